@@ -1,0 +1,146 @@
+//! Read models: what the UI, the CLI's `--json` output and the API render. Plain data, no
+//! behaviour, shared by the server and the browser build.
+
+use crate::Role;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organization's id.
+    OrgId
+);
+id_type!(
+    /// A user account's id.
+    UserId
+);
+id_type!(
+    /// A pending invitation's id.
+    InviteId
+);
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// Account id.
+    pub id: UserId,
+    /// Login e-mail address.
+    pub email: String,
+}
+
+/// An organization as seen by one user: with the role that user holds there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgView {
+    /// Organization id.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Whether it manages client organizations.
+    pub is_msp: bool,
+    /// The MSP that manages it, if it is a client organization.
+    pub parent: Option<OrgRef>,
+    /// The viewer's effective role here.
+    pub role: Role,
+    /// True when the role comes from membership in the managing MSP, not here directly.
+    pub via_msp: bool,
+    /// Unix seconds of creation.
+    pub created_at: i64,
+}
+
+/// A short reference to an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgRef {
+    /// Organization id.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+}
+
+/// A member of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The member's account.
+    pub user_id: UserId,
+    /// The member's e-mail address.
+    pub email: String,
+    /// Role in this organization.
+    pub role: Role,
+    /// Unix seconds when the membership started.
+    pub since: i64,
+}
+
+/// An invitation that has not been accepted yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    /// Invitation id.
+    pub id: InviteId,
+    /// Who was invited.
+    pub email: String,
+    /// The role they get on accepting.
+    pub role: Role,
+    /// Who invited them.
+    pub invited_by: String,
+    /// Unix seconds after which the link no longer works.
+    pub expires_at: i64,
+}
+
+/// What an invitation link offers, shown before accepting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitePreview {
+    /// The organization the link joins.
+    pub org_name: String,
+    /// The invited address.
+    pub email: String,
+    /// The role offered.
+    pub role: Role,
+    /// Whether an account with this address exists (then the invitee signs in instead of
+    /// choosing a password).
+    pub account_exists: bool,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who did it (e-mail), or `cli` for operator commands, or `system`.
+    pub actor: String,
+    /// Machine-readable action, e.g. `member.invited`.
+    pub action: String,
+    /// Human-readable details.
+    pub detail: String,
+}
+
+/// Everything the organization page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgDetail {
+    /// The organization itself.
+    pub org: OrgView,
+    /// Direct members.
+    pub members: Vec<MemberView>,
+    /// Pending invitations (empty for viewers).
+    pub invites: Vec<InviteView>,
+    /// Client organizations, for an MSP.
+    pub clients: Vec<OrgRef>,
+}

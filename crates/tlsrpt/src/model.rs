@@ -1,0 +1,399 @@
+//! Owned report model for SMTP TLS Reporting (RFC 8460 §4).
+//!
+//! The types here are what [`crate::parse_json`] produces. They are
+//! deliberately independent of the wire format: every quirk the parser
+//! tolerated is recorded as a [`Warning`] on the [`Report`], and values that
+//! could not be interpreted are kept in their original form (for example
+//! [`ResultType::Unknown`] or [`FailureDetail::sending_mta_ip_raw`]).
+//!
+//! All types serialise with serde using the RFC's kebab-case field names.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+
+pub use crate::describe::ResultTypeInfo;
+pub use crate::warning::{Warning, WarningCode};
+
+/// One aggregate TLS report (RFC 8460 §4.4 "JSON Report Schema").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    /// `organization-name`: the reporting organisation (RFC 8460 §4.4).
+    ///
+    /// Empty when the report did not carry one; a
+    /// [`WarningCode::MissingOrganizationName`] warning is recorded then. A
+    /// report always has at least one of `organization_name` and `report_id`.
+    pub organization_name: String,
+    /// `date-range`: the period the report covers (RFC 8460 §4.4).
+    pub date_range: DateRange,
+    /// `contact-info`: how to reach the reporting organisation, if given.
+    pub contact_info: Option<String>,
+    /// `report-id`: the sender's unique identifier for this report.
+    ///
+    /// Empty when the report did not carry one; a
+    /// [`WarningCode::MissingReportId`] warning is recorded then.
+    pub report_id: String,
+    /// `policies`: one entry per policy the sender evaluated (RFC 8460 §4.4).
+    pub policies: Vec<PolicyResult>,
+    /// Everything the lenient parser had to tolerate or guess, in the order
+    /// it was found. Empty for a clean RFC 8460 report.
+    pub warnings: Vec<Warning>,
+}
+
+impl Report {
+    /// The distinct policy domains in this report, normalised to ASCII lower
+    /// case without a trailing dot, in order of first appearance.
+    ///
+    /// Policies without a `policy-domain` contribute nothing.
+    pub fn policy_domains(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for domain in self
+            .policies
+            .iter()
+            .filter_map(|p| p.policy.policy_domain.as_deref())
+        {
+            let normalised = normalise_domain(domain);
+            if !normalised.is_empty() && !out.contains(&normalised) {
+                out.push(normalised);
+            }
+        }
+        out
+    }
+
+    /// Sum of `total-successful-session-count` over all policies, saturating.
+    pub fn total_successful_sessions(&self) -> u64 {
+        self.policies.iter().fold(0u64, |acc, p| {
+            acc.saturating_add(p.summary.total_successful_session_count)
+        })
+    }
+
+    /// Sum of `total-failure-session-count` over all policies, saturating.
+    pub fn total_failure_sessions(&self) -> u64 {
+        self.policies.iter().fold(0u64, |acc, p| {
+            acc.saturating_add(p.summary.total_failure_session_count)
+        })
+    }
+
+    /// Whether a warning with the given code was recorded.
+    pub fn has_warning(&self, code: WarningCode) -> bool {
+        self.warnings.iter().any(|w| w.code == code)
+    }
+}
+
+/// Lower-case a domain name and strip surrounding whitespace and one
+/// trailing dot.
+pub(crate) fn normalise_domain(domain: &str) -> String {
+    let trimmed = domain.trim();
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    trimmed.to_ascii_lowercase()
+}
+
+/// The `date-range` object (RFC 8460 §4.4): the report's start and end.
+///
+/// Both instants are stored as UTC Unix seconds next to the strings the
+/// sender actually wrote. RFC 8460 §4.4 examples end a daily report at
+/// `23:59:59Z`; many senders end at `00:00:00Z` of the following day instead
+/// (see [`WarningCode::EndAtNextMidnight`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DateRange {
+    /// Start of the period, UTC Unix seconds.
+    pub start: i64,
+    /// End of the period, UTC Unix seconds.
+    pub end: i64,
+    /// `start-datetime` exactly as the sender wrote it (for a JSON number,
+    /// its decimal text).
+    pub start_datetime: String,
+    /// `end-datetime` exactly as the sender wrote it.
+    pub end_datetime: String,
+}
+
+/// One element of `policies` (RFC 8460 §4.4): a policy plus its results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PolicyResult {
+    /// The `policy` object.
+    pub policy: Policy,
+    /// The `summary` object.
+    pub summary: Summary,
+    /// `failure-details`; empty when the sender gave none.
+    pub failure_details: Vec<FailureDetail>,
+}
+
+impl PolicyResult {
+    /// Sum of `failed-session-count` over [`Self::failure_details`],
+    /// saturating.
+    pub fn failure_details_sum(&self) -> u64 {
+        self.failure_details
+            .iter()
+            .fold(0u64, |acc, d| acc.saturating_add(d.failed_session_count))
+    }
+}
+
+/// The `policy` object (RFC 8460 §4.4 and §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Policy {
+    /// `policy-type`.
+    pub policy_type: PolicyType,
+    /// `policy-string`: for `sts` the lines of the MTA-STS policy, for
+    /// `tlsa` one TLSA record per element. Empty when absent.
+    pub policy_string: Vec<String>,
+    /// `policy-domain`: the recipient domain the policy belongs to.
+    pub policy_domain: Option<String>,
+    /// `mx-host`: MX host patterns from the policy (RFC 8460 §4.4). Empty
+    /// when absent, as Microsoft reports always are.
+    pub mx_host: Vec<String>,
+}
+
+/// The `summary` object (RFC 8460 §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    /// `total-successful-session-count`.
+    pub total_successful_session_count: u64,
+    /// `total-failure-session-count` (derived from the failure details when
+    /// the sender left it out, see [`WarningCode::MissingFailureTotal`]).
+    pub total_failure_session_count: u64,
+}
+
+/// One element of `failure-details` (RFC 8460 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FailureDetail {
+    /// `result-type`: why the sessions failed (RFC 8460 §4.3).
+    pub result_type: ResultType,
+    /// `sending-mta-ip`, when present and a valid IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sending_mta_ip: Option<IpAddr>,
+    /// The original `sending-mta-ip` text when it was present but not a valid
+    /// IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sending_mta_ip_raw: Option<String>,
+    /// `receiving-mx-hostname`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiving_mx_hostname: Option<String>,
+    /// `receiving-mx-helo`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiving_mx_helo: Option<String>,
+    /// `receiving-ip`, when present and a valid IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiving_ip: Option<IpAddr>,
+    /// The original `receiving-ip` text when it was present but not a valid
+    /// IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiving_ip_raw: Option<String>,
+    /// `failed-session-count`.
+    pub failed_session_count: u64,
+    /// `additional-information`: usually a URI with more detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_information: Option<String>,
+    /// `failure-reason-code`: free text, often a TLS library error name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason_code: Option<String>,
+}
+
+/// `policy-type` (RFC 8460 §4.4 and the "Policy Types" of §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PolicyType {
+    /// `sts`: an MTA-STS policy (RFC 8461).
+    Sts,
+    /// `tlsa`: a DANE TLSA record set (RFC 7672).
+    Tlsa,
+    /// `no-policy-found`: the sender found neither.
+    NoPolicyFound,
+    /// Any other value, kept verbatim.
+    Unknown(String),
+}
+
+impl PolicyType {
+    /// Interpret a wire value (ASCII case-insensitive, surrounding
+    /// whitespace ignored).
+    pub fn from_wire(value: &str) -> Self {
+        let v = value.trim();
+        if v.eq_ignore_ascii_case("sts") {
+            Self::Sts
+        } else if v.eq_ignore_ascii_case("tlsa") {
+            Self::Tlsa
+        } else if v.eq_ignore_ascii_case("no-policy-found") {
+            Self::NoPolicyFound
+        } else {
+            Self::Unknown(value.to_owned())
+        }
+    }
+
+    /// The wire value (the original string for [`Self::Unknown`]).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Sts => "sts",
+            Self::Tlsa => "tlsa",
+            Self::NoPolicyFound => "no-policy-found",
+            Self::Unknown(s) => s,
+        }
+    }
+
+    /// Whether the value is one RFC 8460 defines.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unknown(_))
+    }
+}
+
+impl fmt::Display for PolicyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for PolicyType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// `result-type` (RFC 8460 §4.3 "Result Types").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResultType {
+    /// `starttls-not-supported` (§4.3.1).
+    StarttlsNotSupported,
+    /// `certificate-host-mismatch` (§4.3.1).
+    CertificateHostMismatch,
+    /// `certificate-expired` (§4.3.1).
+    CertificateExpired,
+    /// `certificate-not-trusted` (§4.3.1).
+    CertificateNotTrusted,
+    /// `validation-failure` (§4.3.1, general failure §4.3.3).
+    ValidationFailure,
+    /// `tlsa-invalid` (§4.3.2.1, DANE).
+    TlsaInvalid,
+    /// `dnssec-invalid` (§4.3.2.1, DANE).
+    DnssecInvalid,
+    /// `dane-required` (§4.3.2.1, DANE).
+    DaneRequired,
+    /// `sts-policy-fetch-error` (§4.3.2.2, MTA-STS).
+    StsPolicyFetchError,
+    /// `sts-policy-invalid` (§4.3.2.2, MTA-STS).
+    StsPolicyInvalid,
+    /// `sts-webpki-invalid` (§4.3.2.2, MTA-STS).
+    StsWebpkiInvalid,
+    /// Any other value, kept verbatim.
+    Unknown(String),
+}
+
+impl ResultType {
+    /// Every result type RFC 8460 defines, in RFC order.
+    pub const KNOWN: [ResultType; 11] = [
+        Self::StarttlsNotSupported,
+        Self::CertificateHostMismatch,
+        Self::CertificateExpired,
+        Self::CertificateNotTrusted,
+        Self::ValidationFailure,
+        Self::TlsaInvalid,
+        Self::DnssecInvalid,
+        Self::DaneRequired,
+        Self::StsPolicyFetchError,
+        Self::StsPolicyInvalid,
+        Self::StsWebpkiInvalid,
+    ];
+
+    /// Interpret a wire value (ASCII case-insensitive, surrounding
+    /// whitespace ignored). Unrecognised values become [`Self::Unknown`]
+    /// with the original string.
+    pub fn from_wire(value: &str) -> Self {
+        let v = value.trim();
+        Self::KNOWN
+            .iter()
+            .find(|known| known.as_str().eq_ignore_ascii_case(v))
+            .cloned()
+            .unwrap_or_else(|| Self::Unknown(value.to_owned()))
+    }
+
+    /// The wire value (the original string for [`Self::Unknown`]).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::StarttlsNotSupported => "starttls-not-supported",
+            Self::CertificateHostMismatch => "certificate-host-mismatch",
+            Self::CertificateExpired => "certificate-expired",
+            Self::CertificateNotTrusted => "certificate-not-trusted",
+            Self::ValidationFailure => "validation-failure",
+            Self::TlsaInvalid => "tlsa-invalid",
+            Self::DnssecInvalid => "dnssec-invalid",
+            Self::DaneRequired => "dane-required",
+            Self::StsPolicyFetchError => "sts-policy-fetch-error",
+            Self::StsPolicyInvalid => "sts-policy-invalid",
+            Self::StsWebpkiInvalid => "sts-webpki-invalid",
+            Self::Unknown(s) => s,
+        }
+    }
+
+    /// Whether the value is one RFC 8460 defines.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unknown(_))
+    }
+
+    /// A plain-words explanation for people reading a dashboard: what the
+    /// result means, the usual cause, what to do, and the RFC section.
+    pub fn describe(&self) -> ResultTypeInfo {
+        crate::describe::describe(self)
+    }
+}
+
+impl fmt::Display for ResultType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ResultType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_types_round_trip_through_wire_names() {
+        for known in ResultType::KNOWN {
+            assert_eq!(ResultType::from_wire(known.as_str()), known);
+            assert!(known.is_known());
+        }
+        assert_eq!(
+            ResultType::from_wire(" Certificate-Expired "),
+            ResultType::CertificateExpired
+        );
+        let odd = ResultType::from_wire("tls-version-invalid");
+        assert_eq!(odd, ResultType::Unknown("tls-version-invalid".into()));
+        assert_eq!(odd.as_str(), "tls-version-invalid");
+    }
+
+    #[test]
+    fn policy_types_keep_unknown_values() {
+        assert_eq!(PolicyType::from_wire("STS"), PolicyType::Sts);
+        assert_eq!(PolicyType::from_wire("tls").as_str(), "tls");
+        assert!(!PolicyType::from_wire("tls").is_known());
+    }
+
+    #[test]
+    fn serialises_with_kebab_case_names() {
+        let json = serde_json::to_value(Summary {
+            total_successful_session_count: 1,
+            total_failure_session_count: 2,
+        })
+        .unwrap_or_default();
+        assert_eq!(json["total-successful-session-count"], 1);
+        assert_eq!(json["total-failure-session-count"], 2);
+        assert_eq!(
+            serde_json::to_value(ResultType::DaneRequired).unwrap_or_default(),
+            "dane-required"
+        );
+    }
+
+    #[test]
+    fn normalises_domains() {
+        assert_eq!(normalise_domain(" Example.COM. "), "example.com");
+    }
+}

@@ -1,0 +1,257 @@
+//! Configuration: built-in defaults, then an optional `moat.toml`, then `MOAT_*` environment
+//! variables. Validated once into [`Config`]; a bad value fails start-up naming its key.
+
+use serde::Deserialize;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+use url::Url;
+
+/// Every setting as read, before validation. Each field is also the lower-case name of its
+/// `MOAT_<NAME>` environment variable and its key in `moat.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    web_addr: Option<String>,
+    public_url: Option<String>,
+    smtp_relay: Option<String>,
+    mail_from: Option<String>,
+    site_root: Option<String>,
+    log: Option<String>,
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key has a value that cannot be used.
+    #[error("invalid configuration {key}: {reason}")]
+    Invalid {
+        /// `MOAT_*` variable / toml key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The configuration file cannot be read or parsed.
+    #[error("cannot read configuration file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Where Moat keeps its files (SQLite database, outbox, local CA).
+    pub data_dir: PathBuf,
+    /// Address of the web app.
+    pub web_addr: SocketAddr,
+    /// The URL users reach the web app at (links in mail; `Secure` cookies when https).
+    pub public_url: Url,
+    /// Outbound relay; `None` writes mail to `<data_dir>/outbox`.
+    pub smtp_relay: Option<String>,
+    /// `From:` of outbound mail.
+    pub mail_from: String,
+    /// Folder with the built browser assets (`pkg/`, favicon…).
+    pub site_root: PathBuf,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl RawConfig {
+    /// Reads `path` (if given, it must exist) or `./moat.toml` (if present), then applies
+    /// `MOAT_*` variables from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("moat.toml")).filter(|p| p.exists()),
+        };
+        let mut raw = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::File {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => RawConfig::default(),
+        };
+        for (k, v) in env {
+            let Some(key) = k.strip_prefix("MOAT_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            let slot = match key.as_str() {
+                "database_url" => &mut raw.database_url,
+                "data_dir" => &mut raw.data_dir,
+                "web_addr" => &mut raw.web_addr,
+                "public_url" => &mut raw.public_url,
+                "smtp_relay" => &mut raw.smtp_relay,
+                "mail_from" => &mut raw.mail_from,
+                "site_root" => &mut raw.site_root,
+                "log" => &mut raw.log,
+                // Keys of later releases and test harness variables are not ours to refuse.
+                _ => continue,
+            };
+            *slot = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        Ok(raw)
+    }
+
+    /// Validates and fills defaults.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let data_dir = PathBuf::from(self.data_dir.unwrap_or_else(|| "data".into()));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("MOAT_DATA_DIR", "must not be empty"));
+        }
+        let database_url = match self.database_url {
+            Some(u)
+                if u.starts_with("sqlite:") || u.starts_with("postgres:") || u.starts_with("postgresql:") =>
+            {
+                u
+            }
+            Some(u) => {
+                return Err(invalid(
+                    "MOAT_DATABASE_URL",
+                    format!("{u:?} is neither sqlite://… nor postgres://…"),
+                ));
+            }
+            None => format!("sqlite://{}", data_dir.join("moat.db").display()),
+        };
+        let web_addr: SocketAddr = self
+            .web_addr
+            .as_deref()
+            .unwrap_or("127.0.0.1:3000")
+            .parse()
+            .map_err(|e| invalid("MOAT_WEB_ADDR", format!("expected ip:port ({e})")))?;
+        let public_url = match self.public_url {
+            Some(u) => Url::parse(&u).map_err(|e| invalid("MOAT_PUBLIC_URL", e.to_string()))?,
+            None => Url::parse(&format!("http://{web_addr}"))
+                .map_err(|e| invalid("MOAT_PUBLIC_URL", e.to_string()))?,
+        };
+        if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
+            return Err(invalid("MOAT_PUBLIC_URL", "must be an http:// or https:// URL"));
+        }
+        if let Some(relay) = &self.smtp_relay {
+            if !(relay.starts_with("smtp://") || relay.starts_with("smtps://")) {
+                return Err(invalid("MOAT_SMTP_RELAY", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+        let mail_from = self
+            .mail_from
+            .unwrap_or_else(|| format!("Moat <moat@{}>", public_url.host_str().unwrap_or("localhost")));
+        if !mail_from.contains('@') {
+            return Err(invalid("MOAT_MAIL_FROM", "must be an e-mail address"));
+        }
+        let site_root = PathBuf::from(self.site_root.unwrap_or_else(default_site_root));
+        Ok(Config {
+            database_url,
+            data_dir,
+            web_addr,
+            public_url,
+            smtp_relay: self.smtp_relay,
+            mail_from,
+            site_root,
+            log: self
+                .log
+                .unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
+        })
+    }
+}
+
+/// `site/` next to the binary when installed, otherwise the build script's `target/site`.
+fn default_site_root() -> String {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("site")))
+    {
+        if dir.join("pkg").exists() {
+            return dir.display().to_string();
+        }
+    }
+    "target/site".into()
+}
+
+impl Config {
+    /// Loads from the process environment.
+    pub fn from_env(path: Option<&Path>) -> Result<Self, ConfigError> {
+        RawConfig::load(path, std::env::vars())?.validate()
+    }
+
+    /// The public URL without a trailing slash, for building links.
+    pub fn public_base(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        RawConfig::load(None, env)?.validate()
+    }
+
+    #[test]
+    fn zero_configuration_uses_sqlite_in_the_data_dir_on_loopback() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/moat.db");
+        assert_eq!(c.web_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_base(), "http://127.0.0.1:3000");
+        assert!(c.smtp_relay.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_and_bad_values_name_their_key() {
+        let c = load(&[("MOAT_WEB_ADDR", "127.0.0.1:4000"), ("MOAT_DATA_DIR", "/tmp/x")]).unwrap();
+        assert_eq!(c.web_addr.port(), 4000);
+        assert_eq!(c.database_url, "sqlite:///tmp/x/moat.db");
+        for (key, value) in [
+            ("MOAT_WEB_ADDR", "localhost"),
+            ("MOAT_DATABASE_URL", "mysql://x"),
+            ("MOAT_PUBLIC_URL", "ftp://x"),
+            ("MOAT_SMTP_RELAY", "http://x"),
+        ] {
+            let err = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_toml_file_is_read_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("moat.toml");
+        std::fs::write(&path, "web_addr = \"127.0.0.1:5000\"\n").unwrap();
+        let c = RawConfig::load(Some(&path), std::iter::empty())
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.web_addr.port(), 5000);
+        std::fs::write(&path, "web_adr = \"127.0.0.1:5000\"\n").unwrap();
+        let err = RawConfig::load(Some(&path), std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("web_adr"), "{err}");
+    }
+}

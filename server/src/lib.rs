@@ -1,0 +1,9 @@
+//! The `moat` process: configuration, start-up, the HTTP side and the operator CLI.
+#![recursion_limit = "256"]
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;
