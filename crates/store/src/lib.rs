@@ -9,6 +9,7 @@ pub mod audit;
 pub mod invites;
 pub mod orgs;
 pub mod sessions;
+pub mod testdb;
 pub mod throttle;
 pub mod users;
 

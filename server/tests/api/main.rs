@@ -1,0 +1,7 @@
+//! Integration tests against a real `moat` application on loopback, on SQLite and on
+//! PostgreSQL (when `MOAT_TEST_POSTGRES_URL` is set; required in CI).
+
+mod cli;
+mod helpers;
+mod http;
+mod tenancy;
