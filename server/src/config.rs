@@ -152,10 +152,10 @@ impl RawConfig {
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
             return Err(invalid("MOAT_PUBLIC_URL", "must be an http:// or https:// URL"));
         }
-        if let Some(relay) = &self.smtp_relay {
-            if !(relay.starts_with("smtp://") || relay.starts_with("smtps://")) {
-                return Err(invalid("MOAT_SMTP_RELAY", "must be an smtp:// or smtps:// URL"));
-            }
+        if let Some(relay) = &self.smtp_relay
+            && !(relay.starts_with("smtp://") || relay.starts_with("smtps://"))
+        {
+            return Err(invalid("MOAT_SMTP_RELAY", "must be an smtp:// or smtps:// URL"));
         }
         let mail_from = self
             .mail_from
@@ -184,10 +184,9 @@ fn default_site_root() -> String {
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("site")))
+        && dir.join("pkg").exists()
     {
-        if dir.join("pkg").exists() {
-            return dir.display().to_string();
-        }
+        return dir.display().to_string();
     }
     "target/site".into()
 }

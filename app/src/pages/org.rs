@@ -109,7 +109,7 @@ fn OrgView(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
                 </h1>
                 <p class="muted">
                     "Your role: " <strong>{role.as_str()}</strong>
-                    {org.via_msp.then(|| " (through your MSP)")}
+                    {org.via_msp.then_some(" (through your MSP)")}
                 </p>
             </div>
             {role.can(Action::ReadAudit).then(|| view! {

@@ -43,13 +43,12 @@ pub async fn invite(svc: &Services, scope: &OrgScope, email: &str, role: Role) -
         });
     }
     let email = EmailAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))?;
-    if let Some(user) = users::find_by_email(&svc.db, email.as_str()).await? {
-        if moat_store::orgs::member_role(&svc.db, scope.org_id(), user.id)
+    if let Some(user) = users::find_by_email(&svc.db, email.as_str()).await?
+        && moat_store::orgs::member_role(&svc.db, scope.org_id(), user.id)
             .await?
             .is_some()
-        {
-            return Err(Error::invalid("email", format!("{email} is already a member")));
-        }
+    {
+        return Err(Error::invalid("email", format!("{email} is already a member")));
     }
     let token = tokens::generate();
     let t = now();

@@ -146,6 +146,9 @@ pub async fn create_client(
     scope: &OrgScope,
     name: &str,
 ) -> Result<moat_domain::views::OrgRef> {
+    if !scope.role().can(Action::ManageClients) {
+        return Err(Error::Forbidden);
+    }
     if !scope.org.is_msp {
         return Err(Error::invalid(
             "name",
@@ -301,10 +304,10 @@ pub async fn operator_create_org(
 
 /// Operator: finds an organization by id (`12`) or by exact unique name.
 pub async fn operator_find_org(svc: &Services, reference: &str) -> Result<orgs::OrgRow> {
-    if let Ok(id) = reference.trim().parse::<i64>() {
-        if let Some(row) = orgs::get(&svc.db, OrgId(id)).await? {
-            return Ok(row);
-        }
+    if let Ok(id) = reference.trim().parse::<i64>()
+        && let Some(row) = orgs::get(&svc.db, OrgId(id)).await?
+    {
+        return Ok(row);
     }
     let mut rows = orgs::find_by_name(&svc.db, reference.trim()).await?;
     match rows.len() {

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds (when needed) and starts Moat with zero configuration: SQLite in ./data, web app on
+# http://127.0.0.1:3000. Any MOAT_* variable or a moat.toml overrides the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh release
+exec target/release/moat serve "$@"
