@@ -141,8 +141,17 @@ test('sign-in, password reset by e-mail and sign-out work at phone width', async
   await page.getByRole('button', { name: 'Save password' }).click();
   await page.waitForURL('**/orgs');
 
-  // The page fits the phone: no horizontal scrolling.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+  // The pages fit the phone: no horizontal scrolling, also on an organization page with tables.
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok((await overflow()) <= 0, `the list is ${await overflow()}px wider than the viewport`);
+  await page.getByLabel('Name').fill('Carol Consulting');
+  await page.getByText('This is an MSP').click();
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL(/\/orgs\/\d+$/);
+  await hydrated(page);
+  await page.getByLabel('New client organization').fill('Tiny Client');
+  await page.getByRole('button', { name: 'Add client' }).click();
+  await page.locator('#clients').getByRole('link', { name: 'Tiny Client' }).waitFor();
+  assert.ok((await overflow()) <= 0, `the organization page is ${await overflow()}px wider than the viewport`);
   assert.deepEqual(page.errors, []);
 });

@@ -127,10 +127,8 @@ fn OrgView(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
 
         {org.is_msp.then(|| view! { <Clients detail=detail.clone() action=actions.client /> }.into_any())}
 
-        <div class="grid-2">
-            {view! { <Members detail=detail.clone() actions /> }.into_any()}
-            {role.can(Action::InviteMembers).then(|| view! { <Invites detail=detail.clone() actions /> }.into_any())}
-        </div>
+        {view! { <Members detail=detail.clone() actions /> }.into_any()}
+        {role.can(Action::InviteMembers).then(|| view! { <Invites detail=detail.clone() actions /> }.into_any())}
     }
 }
 
@@ -180,7 +178,7 @@ fn Members(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
             {via_msp_note}
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"E-mail"</th><th>"Role"</th><th>"Since"</th>{manage.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}</tr></thead>
+                    <thead><tr><th>"E-mail"</th><th>"Role"</th><th class="col-since">"Since"</th>{manage.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}</tr></thead>
                     <tbody>
                         {detail.members.into_iter().map(|m| {
                             let uid = m.user_id.0;
@@ -204,7 +202,7 @@ fn Members(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
                                             view! { <span class="badge role">{m.role.as_str()}</span> }.into_any()
                                         }}
                                     </td>
-                                    <td class="nowrap">{format_time(m.since)}</td>
+                                    <td class="nowrap col-since">{format_time(m.since)}</td>
                                     {manage.then(|| view! {
                                         <td>
                                             <ActionForm action=actions.remove attr:class="row-form">
