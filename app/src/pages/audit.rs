@@ -3,22 +3,12 @@
 use crate::{api::orgs::audit_log, components::format_time, error::AppError};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{A, Redirect},
-    hooks::use_params_map,
-};
+use leptos_router::components::{A, Redirect};
 
 /// The audit log page.
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let params = use_params_map();
-    let org = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let org = super::org_id_param();
     let entries = Resource::new(move || org.get(), audit_log);
     view! {
         <Title text="Audit log" />

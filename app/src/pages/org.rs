@@ -13,23 +13,13 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{A, Redirect},
-    hooks::use_params_map,
-};
+use leptos_router::components::{A, Redirect};
 use moat_domain::{Action, Role, views::OrgDetail};
 
 /// The organization page.
 #[component]
 pub fn OrgPage() -> impl IntoView {
-    let params = use_params_map();
-    let org = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let org = super::org_id_param();
     let invite = ServerAction::<InviteMember>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
     let client = ServerAction::<CreateClient>::new();

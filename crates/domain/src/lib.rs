@@ -2,6 +2,7 @@
 //! policy model, and the view types the UI renders. No IO; this crate builds for wasm.
 #![warn(missing_docs)]
 
+pub mod calendar;
 pub mod mta_sts;
 pub mod names;
 pub mod tenancy;

@@ -113,15 +113,13 @@ pub async fn sign_in(svc: &Services, email: &str, password: &str, client_ip: &st
         return Err(Error::Unauthorized(BAD));
     };
     throttle::clear(&svc.db, email.as_str()).await?;
-    audit::record(
-        &svc.db,
-        None,
-        &user.email,
-        "user.signed_in",
-        &format!("from {client_ip}"),
-        t,
-    )
-    .await?;
+    // Written to every organization the user is a direct member of, so its owners see it.
+    let detail = format!("signed in from {client_ip}");
+    let orgs = moat_store::orgs::list_for_user(&svc.db, user.id).await?;
+    let direct: Vec<_> = orgs.iter().filter(|o| !o.via_msp).map(|o| Some(o.id)).collect();
+    for org in if direct.is_empty() { vec![None] } else { direct } {
+        audit::record(&svc.db, org, &user.email, "user.signed_in", &detail, t).await?;
+    }
     Ok(UserView {
         id: user.id,
         email: user.email,

@@ -237,7 +237,9 @@ async fn a_viewer_can_read_but_not_change_anything(backend: Backend) {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert!(
-        actions.contains(&"member.added") && actions.contains(&"org.created"),
+        actions.contains(&"member.added")
+            && actions.contains(&"org.created")
+            && actions.contains(&"user.signed_in"),
         "{actions:?}"
     );
 }

@@ -65,7 +65,7 @@ impl PolicyId {
     pub fn generate_from(unix_seconds: i64, counter: u32) -> PolicyId {
         const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
         let secs = unix_seconds.clamp(0, MAX_SECONDS);
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let (year, month, day) = crate::calendar::civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
         let mut id = format!("{year:04}{month:02}{day:02}T{hh:02}{mm:02}{ss:02}Z");
@@ -79,21 +79,6 @@ impl PolicyId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (H. Hinnant's `civil_from_days`). Callers keep `days` within years 0..=9999.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl fmt::Display for PolicyId {
