@@ -211,6 +211,16 @@ async fn member_of(h: &Harness, email: &str, org: OrgId, role: Role) -> UserView
     user
 }
 
+/// The ids of the organizations `user` can open, in listing order.
+async fn listed_org_ids(h: &Harness, user: &UserView) -> Vec<OrgId> {
+    tenancy::list_orgs(&h.svc, user)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.id)
+        .collect()
+}
+
 async fn scope(h: &Harness, user: &UserView, org: OrgId, action: Action) -> tenancy::OrgScope {
     tenancy::authorize(&h.svc, &actor(user), org, action)
         .await
@@ -560,12 +570,7 @@ async fn msp_members_act_in_client_orgs_with_their_msp_role(h: &Harness) {
             Error::Forbidden
         );
     }
-    let listed: Vec<OrgId> = tenancy::list_orgs(&h.svc, &viewer)
-        .await
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
+    let listed = listed_org_ids(h, &viewer).await;
     assert_eq!(listed, [msp, client]);
 }
 
@@ -608,12 +613,7 @@ async fn a_client_org_member_cannot_act_on_its_msp_or_sibling_clients(h: &Harnes
             );
         }
     }
-    let listed: Vec<OrgId> = tenancy::list_orgs(&h.svc, &carol)
-        .await
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
+    let listed = listed_org_ids(h, &carol).await;
     assert_eq!(listed, [client]);
 }
 
