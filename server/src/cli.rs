@@ -3,9 +3,13 @@
 use crate::{config::Config, startup};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use moat_domain::{Action, Role, views::OrgId};
+use moat_domain::{
+    Action, Role,
+    hosting::DomainKind,
+    views::{DomainView, OrgId},
+};
 use moat_services::{
-    Services, invites,
+    Services, domains, invites,
     tenancy::{self, Actor},
 };
 use std::{io::Read, path::PathBuf};
@@ -33,6 +37,86 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage customer domains and check their delegating records.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Show and change a domain's MTA-STS policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainCommand {
+    /// Add a domain to an organization (hosted MTA-STS unless --reporting-only).
+    Add {
+        /// The domain (U-labels are converted to A-labels).
+        domain: String,
+        /// Organization id or unique name.
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        /// Only host the TLS-RPT record (MTA-STS is hosted elsewhere).
+        #[arg(long)]
+        reporting_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an organization's domains.
+    List {
+        /// Organization id or unique name.
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a domain's delegating CNAMEs now (updates its state) and show the live MX.
+    Check {
+        /// The domain.
+        domain: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a domain (only once it is safe: see `moat policy remove`).
+    Delete {
+        /// The domain.
+        domain: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Save a new policy version (new id; served at once, id published seconds later).
+    Set {
+        /// The domain.
+        domain: String,
+        /// none, testing or enforce.
+        #[arg(long)]
+        mode: String,
+        /// An MX pattern (repeat for several): host.example.com or *.example.com.
+        #[arg(long = "mx", value_name = "PATTERN")]
+        mx: Vec<String>,
+        /// Seconds senders may cache the policy (at most 31557600).
+        #[arg(long, value_name = "SECONDS")]
+        max_age: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the current policy and its history.
+    Show {
+        /// The domain.
+        domain: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove MTA-STS: publish mode none until every cached policy has expired.
+    Remove {
+        /// The domain.
+        domain: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +190,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             user(&svc, cmd).await
+        }
+        Command::Domain(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            domain(&svc, cmd).await
+        }
+        Command::Policy(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            policy(&svc, cmd).await
         }
     }
 }
@@ -245,6 +337,190 @@ async fn user(svc: &Services, cmd: UserCommand) -> anyhow::Result<()> {
                 org.name, sent.delivered_to
             );
             println!("{}", sent.link);
+        }
+    }
+    Ok(())
+}
+
+async fn org_scope(svc: &Services, org: &str, action: Action) -> anyhow::Result<tenancy::OrgScope> {
+    let org = tenancy::operator_find_org(svc, org).await.map_err(print_error)?;
+    tenancy::authorize(svc, &Actor::Operator, OrgId(org.id.0), action)
+        .await
+        .map_err(print_error)
+}
+
+async fn domain_scope(svc: &Services, domain: &str, action: Action) -> anyhow::Result<tenancy::OrgScope> {
+    domains::operator_scope(svc, domain, action)
+        .await
+        .map_err(|e| match e {
+            moat_services::Error::NotFound => anyhow::anyhow!("{domain} is not added to Moat"),
+            e => print_error(e),
+        })
+}
+
+fn print_records(d: &DomainView) {
+    println!("{} ({}, {})", d.display_name, d.kind_label(), d.state.as_str());
+    for r in &d.records {
+        let status = r.status.as_ref().map_or("not checked yet".to_owned(), |s| s.describe());
+        let req = if r.required { "" } else { " (not needed)" };
+        println!("  {} CNAME {}.{req}\n    {status}", r.name, r.target);
+    }
+}
+
+async fn domain(svc: &Services, cmd: DomainCommand) -> anyhow::Result<()> {
+    match cmd {
+        DomainCommand::Add {
+            domain,
+            org,
+            reporting_only,
+            json,
+        } => {
+            let scope = org_scope(svc, &org, Action::ManageDomains).await?;
+            let kind = if reporting_only { DomainKind::ReportingOnly } else { DomainKind::Hosted };
+            let d = domains::add(svc, &scope, &domain, kind).await.map_err(print_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                println!("added {}; publish these records once:", d.display_name);
+                let detail = domains::detail(svc, &scope, &d.name).await.map_err(print_error)?;
+                print!("{}", detail.zone_snippet);
+                println!("then run: moat domain check {}", d.name);
+            }
+        }
+        DomainCommand::List { org, json } => {
+            let scope = org_scope(svc, &org, Action::Read).await?;
+            let list = domains::list(svc, &scope).await.map_err(print_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no domains yet: moat domain add DOMAIN --org {org}");
+            } else {
+                println!("{:<10} {:<15} {:<8} {:<22} DOMAIN", "STATE", "KIND", "MODE", "POLICY ID");
+                for d in list {
+                    let (mode, id) = d
+                        .policy
+                        .as_ref()
+                        .map_or(("-", "-".to_owned()), |p| (p.mode.as_str(), p.policy_id.clone()));
+                    println!("{:<10} {:<15} {:<8} {:<22} {}", d.state.as_str(), d.kind_label(), mode, id, d.display_name);
+                }
+            }
+        }
+        DomainCommand::Check { domain, json } => {
+            let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
+            let d = domains::check(svc, &scope, &domain).await.map_err(print_error)?;
+            let mx = domains::mx_report(svc, &scope, &d.name).await.map_err(print_error)?;
+            let live_id = domains::live_policy_id(svc, &d.name).await;
+            if json {
+                let mut v = serde_json::to_value(&d)?;
+                v["mx"] = serde_json::to_value(&mx)?;
+                v["live_policy_id"] = serde_json::json!(live_id);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print_records(&d);
+                if let Some(e) = &mx.lookup_error {
+                    println!("  MX: {e}");
+                } else {
+                    println!("  MX: {}", mx.live_mx.join(", "));
+                }
+                for w in &mx.warnings {
+                    println!("  warning: {w}");
+                }
+                if let Some(id) = live_id {
+                    println!("  live _mta-sts id: {id}");
+                }
+            }
+        }
+        DomainCommand::Delete { domain } => {
+            let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
+            domains::delete(svc, &scope, &domain).await.map_err(print_error)?;
+            println!("deleted {domain}");
+        }
+    }
+    Ok(())
+}
+
+fn policy_json(d: &DomainView, history: Option<&[moat_domain::views::PolicyVersionView]>) -> serde_json::Value {
+    let p = d.policy.as_ref();
+    let mut v = serde_json::json!({
+        "domain": d.name,
+        "state": d.state,
+        "policy_id": p.map(|p| p.policy_id.clone()),
+        "published_policy_id": d.published_policy_id,
+        "mode": p.map(|p| p.mode),
+        "mx": p.map(|p| p.mx.clone()),
+        "max_age": p.map(|p| p.max_age),
+        "version": p.map(|p| p.version),
+        "removal_requested_at": d.removal_requested_at,
+        "records_deletable_at": d.records_deletable_at,
+    });
+    if let Some(h) = history {
+        v["history"] = serde_json::to_value(h).unwrap_or_default();
+    }
+    v
+}
+
+async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
+    match cmd {
+        PolicyCommand::Set {
+            domain,
+            mode,
+            mx,
+            max_age,
+            json,
+        } => {
+            let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
+            let input = domains::PolicyInput { mode, mx, max_age };
+            let (d, warnings) = domains::set_policy(svc, &scope, &domain, &input)
+                .await
+                .map_err(print_error)?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            if json {
+                let mut v = policy_json(&d, None);
+                v["warnings"] = serde_json::json!(warnings);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if let Some(p) = &d.policy {
+                println!(
+                    "{}: version {} saved, id {} (mode {}, max_age {})",
+                    d.display_name,
+                    p.version,
+                    p.policy_id,
+                    p.mode.as_str(),
+                    p.max_age.seconds()
+                );
+            }
+        }
+        PolicyCommand::Show { domain, json } => {
+            let scope = domain_scope(svc, &domain, Action::Read).await?;
+            let detail = domains::detail(svc, &scope, &domain).await.map_err(print_error)?;
+            let d = &detail.domain;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&policy_json(d, Some(&detail.history)))?);
+            } else {
+                match &d.policy {
+                    Some(p) => {
+                        println!("{} (id {}, version {})", d.display_name, p.policy_id, p.version);
+                        println!("version: STSv1\nmode: {}", p.mode.as_str());
+                        for m in &p.mx {
+                            println!("mx: {m}");
+                        }
+                        println!("max_age: {}", p.max_age.seconds());
+                    }
+                    None => println!("{}: Moat does not host MTA-STS for this domain", d.display_name),
+                }
+            }
+        }
+        PolicyCommand::Remove { domain } => {
+            let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
+            let d = domains::remove_mta_sts(svc, &scope, &domain).await.map_err(print_error)?;
+            if let Some(t) = d.records_deletable_at {
+                println!(
+                    "{}: mode none is published; keep the records until {} (the longest max_age served), then delete them and the domain",
+                    d.display_name,
+                    moat_domain::calendar::format_utc(t)
+                );
+            }
         }
     }
     Ok(())

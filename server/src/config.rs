@@ -1,9 +1,10 @@
 //! Configuration: built-in defaults, then an optional `moat.toml`, then `MOAT_*` environment
 //! variables. Validated once into [`Config`]; a bad value fails start-up naming its key.
 
+use moat_domain::hosting::DomainName;
 use serde::Deserialize;
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
 };
 use url::Url;
@@ -21,6 +22,14 @@ pub struct RawConfig {
     mail_from: Option<String>,
     site_root: Option<String>,
     log: Option<String>,
+    zone: Option<String>,
+    dns_addr: Option<String>,
+    dns_ns: Option<String>,
+    policy_addr: Option<String>,
+    policy_ips: Option<String>,
+    resolvers: Option<String>,
+    reports_mail_domain: Option<String>,
+    reports_url: Option<String>,
 }
 
 /// A configuration problem, naming the key.
@@ -63,6 +72,22 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
+    /// Moat's own DNS zone; customers' CNAMEs point under it.
+    pub zone: String,
+    /// The authoritative DNS listener (UDP and TCP).
+    pub dns_addr: SocketAddr,
+    /// Name servers announced at the zone apex.
+    pub dns_ns: Vec<String>,
+    /// The policy HTTPS listener.
+    pub policy_addr: SocketAddr,
+    /// Addresses the DNS answers for every `mta-sts.D.<zone>`.
+    pub policy_ips: Vec<IpAddr>,
+    /// Nameservers for record checks and MX lookups; empty = the system's.
+    pub resolvers: Vec<SocketAddr>,
+    /// Mail domain of the per-domain report addresses (`tlsrpt+D@<this>`).
+    pub reports_mail_domain: String,
+    /// HTTPS URL advertised for report POSTs, if any.
+    pub reports_url: Option<String>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -110,6 +135,14 @@ impl RawConfig {
                 "mail_from" => &mut raw.mail_from,
                 "site_root" => &mut raw.site_root,
                 "log" => &mut raw.log,
+                "zone" => &mut raw.zone,
+                "dns_addr" => &mut raw.dns_addr,
+                "dns_ns" => &mut raw.dns_ns,
+                "policy_addr" => &mut raw.policy_addr,
+                "policy_ips" => &mut raw.policy_ips,
+                "resolvers" => &mut raw.resolvers,
+                "reports_mail_domain" => &mut raw.reports_mail_domain,
+                "reports_url" => &mut raw.reports_url,
                 // Keys of later releases and test harness variables are not ours to refuse.
                 _ => continue,
             };
@@ -164,7 +197,64 @@ impl RawConfig {
             return Err(invalid("MOAT_MAIL_FROM", "must be an e-mail address"));
         }
         let site_root = PathBuf::from(self.site_root.unwrap_or_else(default_site_root));
+        let zone = DomainName::parse(self.zone.as_deref().unwrap_or("sts.moat.localhost"))
+            .map_err(|e| invalid("MOAT_ZONE", e.to_string()))?
+            .as_str()
+            .to_owned();
+        let addr = |key: &'static str, v: Option<&str>, default: &str| -> Result<SocketAddr, ConfigError> {
+            v.unwrap_or(default)
+                .parse()
+                .map_err(|e| invalid(key, format!("expected ip:port ({e})")))
+        };
+        let dns_addr = addr("MOAT_DNS_ADDR", self.dns_addr.as_deref(), "127.0.0.1:5353")?;
+        let policy_addr = addr("MOAT_POLICY_ADDR", self.policy_addr.as_deref(), "127.0.0.1:8443")?;
+        let dns_ns = match self.dns_ns.as_deref() {
+            Some(list) => list_of(list, |n| {
+                DomainName::parse(n)
+                    .map(|d| d.as_str().to_owned())
+                    .map_err(|e| invalid("MOAT_DNS_NS", e.to_string()))
+            })?,
+            None => vec![format!("ns1.{zone}")],
+        };
+        let policy_ips = match self.policy_ips.as_deref() {
+            Some(list) => list_of(list, |ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|e| invalid("MOAT_POLICY_IPS", format!("{ip:?}: {e}")))
+            })?,
+            None if policy_addr.ip().is_unspecified() => vec![IpAddr::from([127, 0, 0, 1])],
+            None => vec![policy_addr.ip()],
+        };
+        let resolvers = list_of(self.resolvers.as_deref().unwrap_or(""), |r| {
+            r.parse::<SocketAddr>()
+                .or_else(|_| r.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .map_err(|_| invalid("MOAT_RESOLVERS", format!("{r:?} is not ip or ip:port")))
+        })?;
+        let reports_mail_domain = match self.reports_mail_domain.as_deref() {
+            Some(d) => DomainName::parse(d)
+                .map_err(|e| invalid("MOAT_REPORTS_MAIL_DOMAIN", e.to_string()))?
+                .as_str()
+                .to_owned(),
+            None => format!("reports.{zone}"),
+        };
+        let reports_url = match self.reports_url {
+            Some(u) => {
+                let url = Url::parse(&u).map_err(|e| invalid("MOAT_REPORTS_URL", e.to_string()))?;
+                if url.scheme() != "https" {
+                    return Err(invalid("MOAT_REPORTS_URL", "RFC 8460 requires an https:// URL"));
+                }
+                Some(url.to_string())
+            }
+            None => None,
+        };
         Ok(Config {
+            zone,
+            dns_addr,
+            dns_ns,
+            policy_addr,
+            policy_ips,
+            resolvers,
+            reports_mail_domain,
+            reports_url,
             database_url,
             data_dir,
             web_addr,
@@ -177,6 +267,11 @@ impl RawConfig {
                 .unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
         })
     }
+}
+
+/// Splits a comma-separated list, parsing each non-empty item.
+fn list_of<T>(list: &str, parse: impl Fn(&str) -> Result<T, ConfigError>) -> Result<Vec<T>, ConfigError> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse).collect()
 }
 
 /// `site/` next to the binary when installed, otherwise the build script's `target/site`.
@@ -219,6 +314,27 @@ mod tests {
         assert_eq!(c.web_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.public_base(), "http://127.0.0.1:3000");
         assert!(c.smtp_relay.is_none());
+        assert_eq!(c.zone, "sts.moat.localhost");
+        assert_eq!(c.dns_addr.to_string(), "127.0.0.1:5353");
+        assert_eq!(c.policy_addr.to_string(), "127.0.0.1:8443");
+        assert_eq!(c.policy_ips, vec![IpAddr::from([127, 0, 0, 1])]);
+        assert_eq!(c.dns_ns, vec!["ns1.sts.moat.localhost".to_owned()]);
+        assert!(c.resolvers.is_empty());
+    }
+
+    #[test]
+    fn hosting_lists_parse() {
+        let c = load(&[
+            ("MOAT_ZONE", "STS.Example.NET."),
+            ("MOAT_POLICY_IPS", "192.0.2.1, 2001:db8::1"),
+            ("MOAT_RESOLVERS", "127.0.0.53, [::1]:5300"),
+        ])
+        .unwrap();
+        assert_eq!(c.zone, "sts.example.net");
+        assert_eq!(c.policy_ips.len(), 2);
+        assert_eq!(c.resolvers[0].to_string(), "127.0.0.53:53");
+        assert_eq!(c.resolvers[1].to_string(), "[::1]:5300");
+        assert_eq!(c.reports_mail_domain, "reports.sts.example.net");
     }
 
     #[test]
@@ -231,6 +347,11 @@ mod tests {
             ("MOAT_DATABASE_URL", "mysql://x"),
             ("MOAT_PUBLIC_URL", "ftp://x"),
             ("MOAT_SMTP_RELAY", "http://x"),
+            ("MOAT_ZONE", "nodots"),
+            ("MOAT_DNS_ADDR", "5353"),
+            ("MOAT_POLICY_IPS", "127.0.0.1,banana"),
+            ("MOAT_RESOLVERS", "127.0.0.1:53,x"),
+            ("MOAT_REPORTS_URL", "http://reports.example/v1/tlsrpt"),
         ] {
             let err = load(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");

@@ -8,9 +8,10 @@ use crate::{
 };
 use anyhow::Context;
 use leptos::prelude::LeptosOptions;
-use moat_services::{Services, Settings, mail::Mailer};
+use moat_hosting::{DnsSockets, Hosting, dns::ZoneConfig};
+use moat_services::{HostingSettings, Services, Settings, mail::Mailer};
 use moat_store::Db;
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -51,13 +52,27 @@ pub fn services(config: &Config, db: Db) -> anyhow::Result<Services> {
         Settings {
             public_url: config.public_base(),
             mail_from: config.mail_from.clone(),
+            hosting: hosting_settings(config),
         },
     ))
+}
+
+/// The hosting part of the use-case settings.
+pub fn hosting_settings(config: &Config) -> HostingSettings {
+    HostingSettings {
+        reports_mail_domain: config.reports_mail_domain.clone(),
+        reports_https_url: config.reports_url.clone(),
+        resolvers: config.resolvers.clone(),
+        ..HostingSettings::for_zone(&config.zone)
+    }
 }
 
 /// A bound, ready-to-run Moat.
 pub struct Application {
     listener: TcpListener,
+    dns: DnsSockets,
+    policy_listener: TcpListener,
+    hosting: Arc<Hosting>,
     router: axum::Router,
     services: Services,
     metrics: Metrics,
@@ -73,6 +88,26 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on MOAT_WEB_ADDR {}", config.web_addr))?;
         let addr = listener.local_addr()?;
+        let dns = DnsSockets::bind(config.dns_addr)
+            .await
+            .with_context(|| format!("cannot listen on MOAT_DNS_ADDR {}", config.dns_addr))?;
+        let policy_listener = TcpListener::bind(config.policy_addr)
+            .await
+            .with_context(|| format!("cannot listen on MOAT_POLICY_ADDR {}", config.policy_addr))?;
+        let zone_cfg = ZoneConfig {
+            zone: config.zone.clone(),
+            ns_names: config.dns_ns.clone(),
+            ns_ips: Some(config.dns_addr.ip()).filter(|ip| !ip.is_unspecified()).into_iter().collect(),
+            policy_ips: config.policy_ips.clone(),
+        };
+        let hosting = Hosting::start(
+            &services.db,
+            zone_cfg,
+            services.settings.hosting.clone(),
+            &config.data_dir.join("local-ca.pem"),
+        )
+        .await
+        .context("cannot start the hosting listeners")?;
         let leptos_options = LeptosOptions::builder()
             .output_name("moat")
             .site_root(config.site_root.display().to_string())
@@ -95,6 +130,9 @@ impl Application {
         }
         Ok(Self {
             listener,
+            dns,
+            policy_listener,
+            hosting,
             router,
             services,
             metrics,
@@ -107,6 +145,25 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The DNS listener's bound address (UDP and TCP).
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The policy HTTPS listener's bound address.
+    pub fn policy_addr(&self) -> SocketAddr {
+        self.policy_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The hosting state (tests read the local CA from it).
+    pub fn hosting(&self) -> &Arc<Hosting> {
+        &self.hosting
     }
 
     /// The use-cases (tests use them to arrange data).
@@ -123,12 +180,26 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             listener,
+            dns,
+            policy_listener,
+            hosting,
             router,
             services,
             metrics,
             shutdown,
         } = self;
         tracing::info!(web.addr = %listener.local_addr()?, "Moat is listening on http://{}", listener.local_addr()?);
+        tracing::info!(dns.addr = %dns.local_addr()?, policy.addr = %policy_listener.local_addr()?, "DNS and policy HTTPS listeners are up");
+        let refresher = hosting.spawn_refresher(services.db.clone(), shutdown.clone());
+        let dns_task = tokio::spawn(dns.serve(hosting.zone.clone(), shutdown.clone()));
+        let tls = moat_hosting::policy::tls_config(hosting.certs.clone())?;
+        let policy_task = tokio::spawn(moat_hosting::policy::serve(
+            policy_listener,
+            tls,
+            hosting.policies.clone(),
+            shutdown.clone(),
+        ));
+        let checker = tokio::spawn(domain_checks(services.clone(), shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(services, metrics, shutdown.clone()));
         let token = shutdown.clone();
         axum::serve(
@@ -139,7 +210,31 @@ impl Application {
         .await?;
         shutdown.cancel();
         let _ = housekeeping.await;
+        let _ = checker.await;
+        let _ = refresher.await;
+        let _ = policy_task.await;
+        if let Ok(Err(e)) = dns_task.await {
+            tracing::warn!(error = %e, "DNS server shut down with an error");
+        }
         Ok(())
+    }
+}
+
+/// Background re-checks of every domain's delegating records.
+async fn domain_checks(services: Services, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let run = moat_services::domains::recheck_due(&services, 100);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = run => if let Err(e) = r {
+                tracing::warn!(error = %e, "background domain checks failed: {e}");
+            }
+        }
     }
 }
 

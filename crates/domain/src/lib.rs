@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod hosting;
 pub mod mta_sts;
 pub mod names;
 pub mod tenancy;

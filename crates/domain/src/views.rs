@@ -144,3 +144,100 @@ pub struct OrgDetail {
     /// Client organizations, for an MSP.
     pub clients: Vec<OrgRef>,
 }
+
+id_type!(
+    /// A customer domain's id.
+    DomainId
+);
+
+/// One saved version of a domain's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersionView {
+    /// 1, 2, 3… per domain.
+    pub version: i64,
+    /// The `id=` published in `_mta-sts` for this version.
+    pub policy_id: String,
+    /// Mode.
+    pub mode: crate::mta_sts::Mode,
+    /// MX patterns.
+    pub mx: Vec<crate::mta_sts::MxPattern>,
+    /// max_age in seconds.
+    pub max_age: crate::mta_sts::MaxAge,
+    /// Unix seconds when it was saved (and served over HTTPS from then on).
+    pub created_at: i64,
+    /// Unix seconds from which its id is published in DNS (after the body is served).
+    pub publish_at: i64,
+    /// Who saved it (e-mail, `cli` or `system`).
+    pub created_by: String,
+    /// What changed against the previous version.
+    pub changes: Vec<String>,
+}
+
+/// A domain as listed and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainView {
+    /// Id.
+    pub id: DomainId,
+    /// The organization it belongs to.
+    pub org_id: OrgId,
+    /// A-label name (`xn--bcher-kva.example`).
+    pub name: String,
+    /// U-label name for display (`bücher.example`).
+    pub display_name: String,
+    /// Hosted MTA-STS or reporting only.
+    pub kind: crate::hosting::DomainKind,
+    /// pending / active / degraded.
+    pub state: crate::hosting::DomainState,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Last record check, unix seconds.
+    pub checked_at: Option<i64>,
+    /// The records with their last verdicts.
+    pub records: Vec<crate::hosting::RecordCheck>,
+    /// The current policy version (hosted domains).
+    pub policy: Option<PolicyVersionView>,
+    /// The policy id DNS publishes now (may lag the current version by a few seconds, and
+    /// is `None` while the domain is pending).
+    pub published_policy_id: Option<String>,
+    /// When "Remove MTA-STS" was requested.
+    pub removal_requested_at: Option<i64>,
+    /// From when the owner may delete the records: the removal time plus the longest
+    /// max_age ever served.
+    pub records_deletable_at: Option<i64>,
+}
+
+/// The domain page: the domain, its history and the live MX comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainDetail {
+    /// The domain.
+    pub domain: DomainView,
+    /// Every policy version, newest first.
+    pub history: Vec<PolicyVersionView>,
+    /// The records as a zone-file snippet.
+    pub zone_snippet: String,
+    /// The longest max_age ever served, seconds.
+    pub longest_max_age: i64,
+}
+
+/// Live MX hosts compared with a policy: what the editor shows and the CLI prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxReport {
+    /// Live MX hostnames (sorted by preference), or empty when the lookup failed.
+    pub live_mx: Vec<String>,
+    /// Why the lookup failed, if it did.
+    pub lookup_error: Option<String>,
+    /// Patterns Moat proposes for the live MX set.
+    pub proposed: Vec<crate::mta_sts::MxPattern>,
+    /// Warnings about the policy against the live MX set.
+    pub warnings: Vec<String>,
+}
+
+impl DomainView {
+    /// "hosted" or "reporting only".
+    pub fn kind_label(&self) -> &'static str {
+        match self.kind {
+            crate::hosting::DomainKind::Hosted => "hosted",
+            crate::hosting::DomainKind::ReportingOnly => "reporting only",
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! are scoped to; the services layer obtains that id from an authorization check.
 
 pub mod audit;
+pub mod domains;
 pub mod invites;
 pub mod orgs;
 pub mod sessions;

@@ -238,7 +238,7 @@ impl<'de> Deserialize<'de> for MxPattern {
 
 /// Lowercases ASCII input (validating any `xn--` labels) or converts non-ASCII input to
 /// A-labels. The result still needs [`check_ldh_name`].
-fn to_a_labels(name: &str) -> Result<String, String> {
+pub(crate) fn to_a_labels(name: &str) -> Result<String, String> {
     if name.is_ascii() {
         let lower = name.to_ascii_lowercase();
         let has_a_label = lower.split('.').any(|l| l.starts_with("xn--"));
@@ -270,7 +270,7 @@ fn idna_to_ascii(name: &str) -> Option<String> {
 
 /// Checks an ASCII, lowercase hostname: LDH labels of 1–63 characters, no hyphen at either
 /// end of a label, at most 253 characters. Returns the number of labels.
-fn check_ldh_name(name: &str) -> Result<usize, String> {
+pub(crate) fn check_ldh_name(name: &str) -> Result<usize, String> {
     if name.is_empty() {
         return Err("empty hostname".to_owned());
     }

@@ -1,0 +1,157 @@
+//! Certificates for the policy hosts: the built-in local CA (shared through the database,
+//! its root written to `<data dir>/local-ca.pem`) and the in-memory SNI store the TLS
+//! handshake reads — no database I/O happens in the handshake path.
+
+use arc_swap::ArcSwap;
+use moat_store::{Db, domains as store};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+};
+use rustls::{
+    crypto::ring::sign::any_supported_type,
+    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
+    server::{ClientHello, ResolvesServerCert},
+    sign::CertifiedKey,
+};
+use std::{collections::HashMap, path::Path, sync::Arc};
+use time::{Duration, OffsetDateTime};
+
+/// The local certificate authority.
+pub struct LocalCa {
+    cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl std::fmt::Debug for LocalCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCa").finish_non_exhaustive()
+    }
+}
+
+impl LocalCa {
+    /// Loads the CA from the database, creating it on first use (the first instance wins),
+    /// and writes its root certificate to `root_path`.
+    pub async fn load_or_create(db: &Db, root_path: &Path) -> anyhow::Result<LocalCa> {
+        let (cert_pem, key_pem) = match store::local_ca(db).await? {
+            Some(ca) => ca,
+            None => {
+                let (cert, key) = generate_ca()?;
+                store::init_local_ca(db, &cert, &key, OffsetDateTime::now_utc().unix_timestamp()).await?
+            }
+        };
+        let key = KeyPair::from_pem(&key_pem)?;
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)?;
+        if let Some(dir) = root_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let current = std::fs::read_to_string(root_path).unwrap_or_default();
+        if current != cert_pem {
+            std::fs::write(root_path, &cert_pem)?;
+        }
+        Ok(LocalCa { cert_pem, issuer })
+    }
+
+    /// The root certificate, PEM.
+    pub fn root_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// Issues a 90-day server certificate for `host`.
+    pub fn issue(&self, host: &str) -> anyhow::Result<Arc<CertifiedKey>> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::new(vec![host.to_owned()])?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, host);
+        params.distinguished_name = dn;
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::hours(1);
+        params.not_after = now + Duration::days(90);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.subject_alt_names = vec![SanType::DnsName(host.try_into()?)];
+        let cert = params.signed_by(&key, &self.issuer)?;
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signing = any_supported_type(&key_der)?;
+        let chain = vec![cert.der().clone()];
+        Ok(Arc::new(CertifiedKey::new(chain, signing)))
+    }
+}
+
+fn generate_ca() -> anyhow::Result<(String, String)> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    let tag: String = key.public_key_raw().iter().take(4).map(|b| format!("{b:02x}")).collect();
+    dn.push(DnType::CommonName, format!("Moat local CA {tag}"));
+    dn.push(DnType::OrganizationName, "Moat (not publicly trusted)");
+    params.distinguished_name = dn;
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::hours(1);
+    params.not_after = now + Duration::days(3650);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Server certificates by exact host name, swapped atomically as a whole.
+#[derive(Debug, Default)]
+pub struct CertStore {
+    by_host: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl CertStore {
+    /// The certificate for `host`, if Moat serves it.
+    pub fn get(&self, host: &str) -> Option<Arc<CertifiedKey>> {
+        self.by_host.load().get(host).cloned()
+    }
+
+    /// Replaces the set: keeps existing certificates for hosts still served, issues new ones
+    /// with `ca` for the others, and drops hosts no longer served.
+    pub fn sync(&self, hosts: &[String], ca: &LocalCa) {
+        let old = self.by_host.load_full();
+        let mut next = HashMap::with_capacity(hosts.len());
+        for h in hosts {
+            if let Some(c) = old.get(h) {
+                next.insert(h.clone(), c.clone());
+                continue;
+            }
+            match ca.issue(h) {
+                Ok(c) => {
+                    next.insert(h.clone(), c);
+                }
+                Err(e) => tracing::error!(host = %h, error = %e, "cannot issue a local certificate"),
+            }
+        }
+        self.by_host.store(Arc::new(next));
+    }
+
+    /// How many hosts have a certificate.
+    pub fn len(&self) -> usize {
+        self.by_host.load().len()
+    }
+
+    /// Whether no host has a certificate.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// rustls's view of the store: the certificate for the SNI name, or none — which aborts
+/// the handshake (no default certificate is ever presented for an unknown name).
+#[derive(Debug)]
+pub struct SniResolver(pub Arc<CertStore>);
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello.server_name()?.trim_end_matches('.').to_ascii_lowercase();
+        self.0.get(&name)
+    }
+}
+
+/// A DER certificate's bytes, for tests and diagnostics.
+pub fn leaf_der(key: &CertifiedKey) -> Option<&CertificateDer<'static>> {
+    key.cert.first()
+}

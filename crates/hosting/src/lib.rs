@@ -1,0 +1,169 @@
+//! Moat's hosting listeners: the authoritative DNS server for Moat's zone and the MTA-STS
+//! policy HTTPS server, both answering from one in-memory [`snapshot::Snapshot`] that
+//! [`Hosting::refresh`] rebuilds from the database when it changes.
+#![warn(missing_docs)]
+
+pub mod certs;
+pub mod dns;
+pub mod policy;
+pub mod snapshot;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use certs::{CertStore, LocalCa};
+use dns::{ZoneConfig, ZoneServer};
+use moat_services::HostingSettings;
+use moat_store::Db;
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
+
+/// How often each instance polls the hosting generation.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Default)]
+struct Seen {
+    generation: Option<i64>,
+    next_publish_at: Option<i64>,
+    serial: u32,
+}
+
+/// The shared state of the DNS and policy servers.
+pub struct Hosting {
+    /// The DNS request handler.
+    pub zone: ZoneServer,
+    /// Policy bodies by host.
+    pub policies: policy::PolicyMap,
+    /// Certificates by host.
+    pub certs: Arc<CertStore>,
+    ca: LocalCa,
+    zone_cfg: ZoneConfig,
+    settings: HostingSettings,
+    seen: Mutex<Seen>,
+}
+
+impl std::fmt::Debug for Hosting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hosting").field("zone", &self.zone_cfg.zone).finish_non_exhaustive()
+    }
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Hosting {
+    /// Loads the local CA (writing its root to `ca_root`) and builds the first snapshot.
+    pub async fn start(db: &Db, zone_cfg: ZoneConfig, settings: HostingSettings, ca_root: &Path) -> anyhow::Result<Arc<Hosting>> {
+        let ca = LocalCa::load_or_create(db, ca_root).await?;
+        let hosting = Arc::new(Hosting {
+            zone: ZoneServer::new(),
+            policies: Arc::new(ArcSwap::from_pointee(HashMap::new())),
+            certs: Arc::new(CertStore::default()),
+            ca,
+            zone_cfg,
+            settings,
+            seen: Mutex::new(Seen::default()),
+        });
+        hosting.refresh(db).await?;
+        Ok(hosting)
+    }
+
+    /// The local CA's root certificate (PEM).
+    pub fn local_ca_pem(&self) -> &str {
+        self.ca.root_pem()
+    }
+
+    /// Rebuilds the served view when the database generation changed or a saved policy id
+    /// became due. Returns whether it rebuilt.
+    pub async fn refresh(&self, db: &Db) -> anyhow::Result<bool> {
+        let now = unix_now();
+        let generation = moat_store::domains::generation(db).await?;
+        {
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let due = seen.next_publish_at.is_some_and(|t| t <= now);
+            if seen.generation == Some(generation) && !due {
+                return Ok(false);
+            }
+        }
+        let snap = snapshot::load(db, &self.settings, now).await?;
+        let serial = {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let t = u32::try_from(now).unwrap_or(u32::MAX);
+            seen.serial = t.max(seen.serial.wrapping_add(1));
+            seen.generation = Some(snap.generation);
+            seen.next_publish_at = snap.next_publish_at;
+            seen.serial
+        };
+        let mut bodies = HashMap::new();
+        for d in &snap.domains {
+            if let Some(b) = &d.policy_body {
+                bodies.insert(d.policy_host(), Bytes::clone(b));
+            }
+        }
+        let hosts: Vec<String> = bodies.keys().cloned().collect();
+        // Certificates first, then bodies, then DNS: by the time a name resolves to us we
+        // can complete its handshake and serve its body.
+        self.certs.sync(&hosts, &self.ca);
+        self.policies.store(Arc::new(bodies));
+        self.zone.swap(dns::build_catalog(&self.zone_cfg, &snap, serial)?);
+        tracing::debug!(generation = snap.generation, domains = snap.domains.len(), "hosting view rebuilt");
+        Ok(true)
+    }
+
+    /// Polls for changes until `token` is cancelled. Database errors are logged and the
+    /// last good view keeps being served.
+    pub fn spawn_refresher(self: &Arc<Self>, db: Db, token: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(e) = this.refresh(&db).await {
+                            tracing::warn!(error = %e, "cannot refresh the hosting view; serving the last one");
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The DNS listener sockets: UDP and TCP on the same address.
+pub struct DnsSockets {
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+impl DnsSockets {
+    /// Binds UDP at `addr`, then TCP on the same port (so port 0 works).
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<DnsSockets> {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(udp.local_addr()?).await?;
+        Ok(DnsSockets { udp, tcp })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+
+    /// Serves `zone` until `token` is cancelled.
+    pub async fn serve(self, zone: ZoneServer, token: CancellationToken) -> anyhow::Result<()> {
+        let mut server = hickory_server::Server::new(zone);
+        server.register_socket(self.udp);
+        server.register_listener(self.tcp, Duration::from_secs(5), 65_535);
+        token.cancelled().await;
+        server.shutdown_gracefully().await?;
+        Ok(())
+    }
+}

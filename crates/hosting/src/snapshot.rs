@@ -1,0 +1,83 @@
+//! The in-memory view of what Moat serves, rebuilt from the database whenever the hosting
+//! generation changes (or a saved policy's id becomes due for publication). Every instance
+//! polls the same counter, so several instances on one PostgreSQL converge within one poll
+//! interval.
+
+use bytes::Bytes;
+use moat_domain::{
+    hosting::{DomainKind, DomainState, RecordKind},
+    mta_sts::{MaxAge, Mode, MxPattern, Policy},
+};
+use moat_services::HostingSettings;
+use moat_store::{Db, domains as store};
+
+/// One domain as served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// A-label name.
+    pub name: String,
+    /// The `_smtp._tls` TXT value (every domain, pending ones included).
+    pub tlsrpt_txt: String,
+    /// The `_mta-sts` TXT value, when a hosted domain is serving and an id is published.
+    pub sts_txt: Option<String>,
+    /// The policy body served at `https://mta-sts.<name>/.well-known/mta-sts.txt`, when a
+    /// hosted domain is serving (the newest version: it is served before its id is
+    /// published).
+    pub policy_body: Option<Bytes>,
+}
+
+impl Served {
+    /// The policy host name, `mta-sts.<name>`.
+    pub fn policy_host(&self) -> String {
+        RecordKind::PolicyHost.name(&self.name)
+    }
+}
+
+/// Everything the listeners serve.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The database generation this was built from.
+    pub generation: i64,
+    /// When the next saved policy id becomes due (unix seconds).
+    pub next_publish_at: Option<i64>,
+    /// Served domains.
+    pub domains: Vec<Served>,
+}
+
+fn render(p: &store::PolicyRow) -> Option<Bytes> {
+    let mode = Mode::ALL.into_iter().find(|m| m.as_str() == p.mode)?;
+    let mx: Vec<MxPattern> = p.mx.lines().filter_map(|l| MxPattern::parse(l).ok()).collect();
+    let max_age = MaxAge::new(u64::try_from(p.max_age).ok()?).ok()?;
+    let policy = Policy::new(mode, mx, max_age).ok()?;
+    Some(Bytes::from(policy.render()))
+}
+
+/// Reads the database into a snapshot as of `now`.
+pub async fn load(db: &Db, settings: &HostingSettings, now: i64) -> moat_store::Result<Snapshot> {
+    let generation = store::generation(db).await?;
+    let (rows, next_publish_at) = store::serving(db, now).await?;
+    let domains = rows
+        .into_iter()
+        .map(|r| {
+            let hosted = DomainKind::parse(&r.kind) == Some(DomainKind::Hosted);
+            let serving = DomainState::parse(&r.state).is_some_and(DomainState::is_serving);
+            let live = hosted && serving;
+            let rua = settings.rua_for(&r.name);
+            Served {
+                tlsrpt_txt: moat_domain::mta_sts::tlsrpt_txt(&rua),
+                sts_txt: r
+                    .published
+                    .as_ref()
+                    .filter(|_| live)
+                    .map(|p| format!("v=STSv1; id={};", p.policy_id)),
+                policy_body: r.latest.as_ref().filter(|_| live).and_then(render),
+                name: r.name,
+            }
+        })
+        .collect();
+    Ok(Snapshot {
+        generation,
+        next_publish_at,
+        domains,
+    })
+}
