@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
     pub url: String,
+    pub dns_addr: std::net::SocketAddr,
+    pub policy_addr: std::net::SocketAddr,
     pub db_url: String,
     pub data_dir: PathBuf,
     pub services: moat_services::Services,
@@ -37,6 +39,8 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         ("MOAT_DATABASE_URL".to_string(), db.url.clone()),
         ("MOAT_DATA_DIR".to_string(), data_dir.display().to_string()),
         ("MOAT_WEB_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("MOAT_DNS_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("MOAT_POLICY_ADDR".to_string(), "127.0.0.1:0".to_string()),
         (
             "MOAT_SITE_ROOT".to_string(),
             data_dir.join("site").display().to_string(),
@@ -49,11 +53,14 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         .expect("valid config");
     let app = Application::build(config).await.expect("application builds");
     let url = format!("http://{}", app.web_addr());
+    let (dns_addr, policy_addr) = (app.dns_addr(), app.policy_addr());
     let services = app.services().clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
     Some(TestApp {
         url,
+        dns_addr,
+        policy_addr,
         db_url: db.url.clone(),
         data_dir,
         services,
@@ -188,4 +195,44 @@ macro_rules! both_backends {
             async fn $name() { super::$name(moat_store::Backend::Postgres).await })*
         }
     };
+}
+
+/// A second Moat instance on the same database (several instances behind one name).
+pub struct Instance {
+    pub dns_addr: std::net::SocketAddr,
+    pub policy_addr: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+impl TestApp {
+    /// Starts another instance on this app's database.
+    pub async fn spawn_instance(&self, extra: &[(&str, &str)]) -> Instance {
+        let data_dir = std::env::temp_dir().join(format!("moat-api-{}", rand_suffix()));
+        let mut env = vec![
+            ("MOAT_DATABASE_URL".to_string(), self.db_url.clone()),
+            ("MOAT_DATA_DIR".to_string(), data_dir.display().to_string()),
+            ("MOAT_WEB_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("MOAT_DNS_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("MOAT_POLICY_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = RawConfig::load(None, env.into_iter()).unwrap().validate().unwrap();
+        let app = Application::build(config).await.expect("second instance builds");
+        let instance = Instance {
+            dns_addr: app.dns_addr(),
+            policy_addr: app.policy_addr(),
+            data_dir,
+            shutdown: app.shutdown_token(),
+        };
+        tokio::spawn(app.run_until_stopped());
+        instance
+    }
 }

@@ -3,5 +3,6 @@
 
 mod cli;
 mod helpers;
+mod hosting;
 mod http;
 mod tenancy;
