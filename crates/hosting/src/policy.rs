@@ -36,7 +36,9 @@ pub fn tls_config(certs: Arc<CertStore>) -> anyhow::Result<Arc<ServerConfig>> {
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SniResolver(certs)));
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/1.0 too: simple policy fetchers offer only that, and a client whose ALPN list
+    // has no overlap would be cut off (RFC 7301 §3.2).
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     cfg.session_storage = rustls::server::ServerSessionMemoryCache::new(16_384);
     cfg.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(cfg))

@@ -115,7 +115,7 @@ fn txts(m: &Message) -> Vec<String> {
     m.answers
         .iter()
         .filter_map(|r| match &r.data {
-            RData::TXT(TXT { txt_data }) => Some(
+            RData::TXT(TXT { txt_data, .. }) => Some(
                 txt_data
                     .iter()
                     .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -262,7 +262,12 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     })
     .await;
     assert_eq!(a, ["127.0.0.1"]);
-    let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+    // The id is published once the body has been served for the publication delay.
+    let m = eventually("the _mta-sts TXT", || async {
+        let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+        (!m.answers.is_empty()).then_some(m)
+    })
+    .await;
     assert!(m.metadata.authoritative);
     assert_eq!(txts(&m), [format!("v=STSv1; id={id};")]);
     let soa = ask(app.dns_addr, ZONE, RecordType::SOA).await;
@@ -460,9 +465,12 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     let sts = d.records.iter().find(|r| r.kind == RecordKind::StsTxt).unwrap();
     assert_eq!(sts.status, Some(RecordStatus::Missing));
     // Moat keeps serving while degraded.
-    let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
-    assert_eq!(txts(&m).len(), 1);
-    let audit = tenancy::audit_log(svc, &scope).await.unwrap();
+    eventually("the _mta-sts TXT while degraded", || async {
+        let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+        (txts(&m).len() == 1).then_some(())
+    })
+    .await;
+    let audit = tenancy::audit_log(svc, &scope, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "domain.degraded"), "{audit:?}");
     let outbox: Vec<String> = std::fs::read_dir(app.data_dir.join("outbox"))
         .unwrap()
@@ -476,7 +484,7 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     // Fixed again: active, with an audit entry.
     customer.delegate_all();
     assert_eq!(domains::check(svc, &scope, CUSTOMER).await.unwrap().state, DomainState::Active);
-    let audit = tenancy::audit_log(svc, &scope).await.unwrap();
+    let audit = tenancy::audit_log(svc, &scope, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.detail.contains("correct again")));
 
     // Reporting only: one record required, nothing but the TLS-RPT TXT served.
