@@ -28,3 +28,6 @@ cargo test
 
 echo "==> browser tests (Chromium)"
 node --test end2end/tests/
+
+echo "==> interop: unbound + nsd + postfix-mta-sts-resolver against moat serve"
+end2end/interop/mta-sts.sh

@@ -23,10 +23,10 @@ POLICY_IP=127.0.0.10
 ZONE=sts.moat.test
 DOMAIN=customer.test
 MX=mx.customer.test
-POLL_SECONDS=${POLL_SECONDS:-10}
+POLL_SECONDS=${POLL_SECONDS:-15}
 
 T0=$(date +%s.%N)
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }'; }
 log() { echo "[$(since "$T0")s] $*"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -49,6 +49,7 @@ apt_install() {
   return $st
 }
 pkgs=()
+have python3 || pkgs+=(python3 python3-venv)
 have unbound || pkgs+=(unbound)
 have nsd || pkgs+=(nsd)
 have unshare || pkgs+=(util-linux)
@@ -291,7 +292,8 @@ in_ns() {
 }
 # Writes mta-sts-query's stdout/stderr to $DIR/query.{out,err}.
 query() { in_ns "$1" "$VENV/bin/mta-sts-query" -v debug "${@:2}" >"$DIR/query.out" 2>"$DIR/query.err" || true; }
-# Checks query.out: RESULT [ID MODE MX MAX_AGE]; prints why not on mismatch.
+# Checks query.out: RESULT [ID MODE MX MAX_AGE]; prints why not on mismatch. Exit status 3:
+# the expected id came with a different policy (the id was published before the body).
 check_query() {
   python3 - "$DIR/query.out" "$@" <<'EOF'
 import ast, re, sys
@@ -308,18 +310,22 @@ if len(want) > 1:
     got = (pid, pol.get("mode"), pol.get("mx"), pol.get("max_age"), pol.get("version"))
     exp = (want[1], want[2], [want[3]], int(want[4]), "STSv1")
     if got != exp:
-        sys.exit(f"got (id, mode, mx, max_age, version) = {got}, want {exp}")
+        print(f"got (id, mode, mx, max_age, version) = {got}, want {exp}", file=sys.stderr)
+        sys.exit(3 if pid == want[1] else 1)  # 3: the new id already points at another policy
 EOF
 }
 show_query() { echo "----- mta-sts-query stdout"; cat "$DIR/query.out"; echo "----- mta-sts-query stderr"; tail -n 20 "$DIR/query.err"; } >&2
-# Polls mta-sts-query (with Moat's CA) until check_query passes; prints seconds taken.
-poll_valid() { # ID MODE
-  local start why
-  start=$(date +%s.%N)
+# Polls mta-sts-query (with Moat's CA) until check_query passes; prints the seconds since
+# START (when `moat policy set` returned).
+poll_valid() { # ID MODE START
+  local start=$3 why st
   while :; do
     query "$CA" $DOMAIN
-    why=$(check_query VALID "$1" "$2" $MX 86400 2>&1) && { since "$start"; return 0; }
-    if python3 -c "import sys; sys.exit(float(sys.argv[2]) - float(sys.argv[1]) < $POLL_SECONDS)" "$start" "$(date +%s.%N)"; then
+    st=0
+    why=$(check_query VALID "$1" "$2" $MX 86400 2>&1) || st=$?
+    [ $st = 0 ] && { since "$start"; return 0; }
+    [ $st = 3 ] && { show_query; die "id $1 is in DNS but the policy host serves another policy: $why"; }
+    if awk -v a="$start" -v b="$(date +%s.%N)" -v max="$POLL_SECONDS" 'BEGIN { exit !(b - a >= max) }'; then
       show_query; die "mta-sts-query never reported VALID id=$1 mode=$2 within ${POLL_SECONDS}s (last: $why)"
     fi
     sleep 0.3
@@ -340,8 +346,8 @@ done
 [ "$state" = active ] || { cat "$DIR/check.json" "$DIR/check.err" >&2; die "moat domain check $DOMAIN: state '$state', want active"; }
 log "org $ORG, domain $DOMAIN active after $i check(s) ($(since "$T_CHECK")s)"
 
-T_SET=$(date +%s.%N)
 moat policy set $DOMAIN --mode enforce --mx $MX --max-age 86400 >/dev/null
+T_SET=$(date +%s.%N)
 moat policy show $DOMAIN --json >"$DIR/policy1.json"
 ID1=$(json_get policy_id <"$DIR/policy1.json")
 [ "$(json_get mode <"$DIR/policy1.json")" = enforce ] || { cat "$DIR/policy1.json" >&2; die "policy show: mode is not enforce"; }
@@ -349,8 +355,8 @@ ID1=$(json_get policy_id <"$DIR/policy1.json")
 [ "$(json_get max_age <"$DIR/policy1.json")" = 86400 ] || { cat "$DIR/policy1.json" >&2; die "policy show: max_age is not 86400"; }
 
 # ---------------------------------------------------------------- 5. mta-sts-query: enforce
-took=$(poll_valid "$ID1" enforce)
-log "PASS mta-sts-query: VALID id=$ID1 mode=enforce mx=[$MX] max_age=86400 (${took}s after policy set; $(since "$T_SET")s incl. CLI)"
+took=$(poll_valid "$ID1" enforce "$T_SET")
+log "PASS mta-sts-query: VALID id=$ID1 mode=enforce mx=[$MX] max_age=86400 (seen ${took}s after policy set)"
 grep -q 'Parsed STS record' "$DIR/query.err" || { show_query; die "no 'Parsed STS record' in the debug log"; }
 
 # Same id known: the client must see NOT_CHANGED from DNS alone.
@@ -409,13 +415,13 @@ log "PASS DNS via unbound: $(grep -c '^ok' "$DIR/dns.out") checks (A/AAAA of the
 grep -q "_mta-sts.$DOMAIN. TXT IN NOERROR" "$DIR/unbound.log" || die "unbound logged no _mta-sts.$DOMAIN TXT query: the tools did not use it"
 
 # ---------------------------------------------------------------- 6. policy change -> new id
-T_SET=$(date +%s.%N)
 moat policy set $DOMAIN --mode testing --mx $MX --max-age 86400 >/dev/null
+T_SET=$(date +%s.%N)
 moat policy show $DOMAIN --json >"$DIR/policy2.json"
 ID2=$(json_get policy_id <"$DIR/policy2.json")
 [ "$ID2" != "$ID1" ] || { cat "$DIR/policy2.json" >&2; die "policy set kept the policy id $ID1"; }
-took=$(poll_valid "$ID2" testing)
-log "PASS mta-sts-query: VALID id=$ID2 mode=testing after the change (${took}s after policy set; $(since "$T_SET")s incl. CLI)"
+took=$(poll_valid "$ID2" testing "$T_SET")
+log "PASS mta-sts-query: VALID id=$ID2 mode=testing after the change (seen ${took}s after policy set)"
 
 # ---------------------------------------------------------------- 7. negatives
 # Only the system CA bundle: the policy fetch must fail certificate verification.

@@ -361,7 +361,10 @@ async fn domain_scope(svc: &Services, domain: &str, action: Action) -> anyhow::R
 fn print_records(d: &DomainView) {
     println!("{} ({}, {})", d.display_name, d.kind_label(), d.state.as_str());
     for r in &d.records {
-        let status = r.status.as_ref().map_or("not checked yet".to_owned(), |s| s.describe());
+        let status = r
+            .status
+            .as_ref()
+            .map_or("not checked yet".to_owned(), |s| s.describe());
         let req = if r.required { "" } else { " (not needed)" };
         println!("  {} CNAME {}.{req}\n    {status}", r.name, r.target);
     }
@@ -376,8 +379,14 @@ async fn domain(svc: &Services, cmd: DomainCommand) -> anyhow::Result<()> {
             json,
         } => {
             let scope = org_scope(svc, &org, Action::ManageDomains).await?;
-            let kind = if reporting_only { DomainKind::ReportingOnly } else { DomainKind::Hosted };
-            let d = domains::add(svc, &scope, &domain, kind).await.map_err(print_error)?;
+            let kind = if reporting_only {
+                DomainKind::ReportingOnly
+            } else {
+                DomainKind::Hosted
+            };
+            let d = domains::add(svc, &scope, &domain, kind)
+                .await
+                .map_err(print_error)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             } else {
@@ -395,20 +404,32 @@ async fn domain(svc: &Services, cmd: DomainCommand) -> anyhow::Result<()> {
             } else if list.is_empty() {
                 println!("no domains yet: moat domain add DOMAIN --org {org}");
             } else {
-                println!("{:<10} {:<15} {:<8} {:<22} DOMAIN", "STATE", "KIND", "MODE", "POLICY ID");
+                println!(
+                    "{:<10} {:<15} {:<8} {:<22} DOMAIN",
+                    "STATE", "KIND", "MODE", "POLICY ID"
+                );
                 for d in list {
                     let (mode, id) = d
                         .policy
                         .as_ref()
                         .map_or(("-", "-".to_owned()), |p| (p.mode.as_str(), p.policy_id.clone()));
-                    println!("{:<10} {:<15} {:<8} {:<22} {}", d.state.as_str(), d.kind_label(), mode, id, d.display_name);
+                    println!(
+                        "{:<10} {:<15} {:<8} {:<22} {}",
+                        d.state.as_str(),
+                        d.kind_label(),
+                        mode,
+                        id,
+                        d.display_name
+                    );
                 }
             }
         }
         DomainCommand::Check { domain, json } => {
             let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
             let d = domains::check(svc, &scope, &domain).await.map_err(print_error)?;
-            let mx = domains::mx_report(svc, &scope, &d.name).await.map_err(print_error)?;
+            let mx = domains::mx_report(svc, &scope, &d.name)
+                .await
+                .map_err(print_error)?;
             let live_id = domains::live_policy_id(svc, &d.name).await;
             if json {
                 let mut v = serde_json::to_value(&d)?;
@@ -439,7 +460,10 @@ async fn domain(svc: &Services, cmd: DomainCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn policy_json(d: &DomainView, history: Option<&[moat_domain::views::PolicyVersionView]>) -> serde_json::Value {
+fn policy_json(
+    d: &DomainView,
+    history: Option<&[moat_domain::views::PolicyVersionView]>,
+) -> serde_json::Value {
     let p = d.policy.as_ref();
     let mut v = serde_json::json!({
         "domain": d.name,
@@ -496,7 +520,10 @@ async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
             let detail = domains::detail(svc, &scope, &domain).await.map_err(print_error)?;
             let d = &detail.domain;
             if json {
-                println!("{}", serde_json::to_string_pretty(&policy_json(d, Some(&detail.history)))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&policy_json(d, Some(&detail.history)))?
+                );
             } else {
                 match &d.policy {
                     Some(p) => {
@@ -513,7 +540,9 @@ async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
         }
         PolicyCommand::Remove { domain } => {
             let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
-            let d = domains::remove_mta_sts(svc, &scope, &domain).await.map_err(print_error)?;
+            let d = domains::remove_mta_sts(svc, &scope, &domain)
+                .await
+                .map_err(print_error)?;
             if let Some(t) = d.records_deletable_at {
                 println!(
                     "{}: mode none is published; keep the records until {} (the longest max_age served), then delete them and the domain",

@@ -271,7 +271,11 @@ impl RawConfig {
 
 /// Splits a comma-separated list, parsing each non-empty item.
 fn list_of<T>(list: &str, parse: impl Fn(&str) -> Result<T, ConfigError>) -> Result<Vec<T>, ConfigError> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse)
+        .collect()
 }
 
 /// `site/` next to the binary when installed, otherwise the build script's `target/site`.

@@ -97,7 +97,10 @@ impl Application {
         let zone_cfg = ZoneConfig {
             zone: config.zone.clone(),
             ns_names: config.dns_ns.clone(),
-            ns_ips: Some(config.dns_addr.ip()).filter(|ip| !ip.is_unspecified()).into_iter().collect(),
+            ns_ips: Some(config.dns_addr.ip())
+                .filter(|ip| !ip.is_unspecified())
+                .into_iter()
+                .collect(),
             policy_ips: config.policy_ips.clone(),
         };
         let hosting = Hosting::start(

@@ -47,7 +47,11 @@ impl DomainName {
                 "longer than {MAX_DOMAIN_LEN} characters (the delegated names must fit in DNS)"
             )));
         }
-        if ascii.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+        if ascii
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(DomainNameError("an IP address is not a domain".into()));
         }
         Ok(DomainName(ascii))
@@ -336,7 +340,10 @@ mod tests {
         ] {
             assert_eq!(DomainName::parse(input).unwrap().as_str(), want, "{input}");
         }
-        assert_eq!(DomainName::parse("bücher.example").unwrap().unicode(), "bücher.example");
+        assert_eq!(
+            DomainName::parse("bücher.example").unwrap().unicode(),
+            "bücher.example"
+        );
     }
 
     #[test]
@@ -365,7 +372,10 @@ mod tests {
         let d = "example.com";
         let z = "sts.moat.example";
         assert_eq!(RecordKind::PolicyHost.name(d), "mta-sts.example.com");
-        assert_eq!(RecordKind::StsTxt.target(d, z), "_mta-sts.example.com.sts.moat.example");
+        assert_eq!(
+            RecordKind::StsTxt.target(d, z),
+            "_mta-sts.example.com.sts.moat.example"
+        );
         assert_eq!(
             zone_snippet(d, z, DomainKind::ReportingOnly),
             "_smtp._tls.example.com. 3600 IN CNAME _smtp._tls.example.com.sts.moat.example.\n"
@@ -402,6 +412,9 @@ mod tests {
                 "max_age 86400 → 604800"
             ]
         );
-        assert_eq!(policy_diff(None, (Mode::Testing, &after, MaxAge::ONE_DAY)), vec!["first version"]);
+        assert_eq!(
+            policy_diff(None, (Mode::Testing, &after, MaxAge::ONE_DAY)),
+            vec!["first version"]
+        );
     }
 }

@@ -83,7 +83,12 @@ fn generate_ca() -> anyhow::Result<(String, String)> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
-    let tag: String = key.public_key_raw().iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let tag: String = key
+        .public_key_raw()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     dn.push(DnType::CommonName, format!("Moat local CA {tag}"));
     dn.push(DnType::OrganizationName, "Moat (not publicly trusted)");
     params.distinguished_name = dn;
@@ -91,7 +96,11 @@ fn generate_ca() -> anyhow::Result<(String, String)> {
     params.not_before = now - Duration::hours(1);
     params.not_after = now + Duration::days(3650);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let cert = params.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
 }

@@ -73,7 +73,10 @@ pub fn build_catalog(cfg: &ZoneConfig, snap: &Snapshot, serial: u32) -> anyhow::
     let mname = fqdn(cfg.ns_names.first().map_or("ns1", String::as_str))?;
     let rname = fqdn(&format!("hostmaster.{}", cfg.zone))?;
     let soa = SOA::new(mname, rname, serial, 3600, 600, 86_400, NEGATIVE_TTL);
-    zh.upsert_mut(Record::from_rdata(origin.clone(), ZONE_TTL, RData::SOA(soa)), serial);
+    zh.upsert_mut(
+        Record::from_rdata(origin.clone(), ZONE_TTL, RData::SOA(soa)),
+        serial,
+    );
     for ns in &cfg.ns_names {
         let ns_name = fqdn(ns)?;
         zh.upsert_mut(
@@ -82,7 +85,10 @@ pub fn build_catalog(cfg: &ZoneConfig, snap: &Snapshot, serial: u32) -> anyhow::
         );
         if origin.zone_of(&ns_name) {
             for ip in &cfg.ns_ips {
-                zh.upsert_mut(Record::from_rdata(ns_name.clone(), ZONE_TTL, address(*ip)), serial);
+                zh.upsert_mut(
+                    Record::from_rdata(ns_name.clone(), ZONE_TTL, address(*ip)),
+                    serial,
+                );
             }
         }
     }
@@ -95,11 +101,17 @@ pub fn build_catalog(cfg: &ZoneConfig, snap: &Snapshot, serial: u32) -> anyhow::
         if d.policy_body.is_some() {
             let host = under(RecordKind::PolicyHost)?;
             for ip in &cfg.policy_ips {
-                zh.upsert_mut(Record::from_rdata(host.clone(), ADDRESS_TTL, address(*ip)), serial);
+                zh.upsert_mut(
+                    Record::from_rdata(host.clone(), ADDRESS_TTL, address(*ip)),
+                    serial,
+                );
             }
         }
         if let Some(sts) = &d.sts_txt {
-            zh.upsert_mut(Record::from_rdata(under(RecordKind::StsTxt)?, TXT_TTL, txt(sts)), serial);
+            zh.upsert_mut(
+                Record::from_rdata(under(RecordKind::StsTxt)?, TXT_TTL, txt(sts)),
+                serial,
+            );
         }
     }
     let mut catalog = Catalog::new();
@@ -135,7 +147,11 @@ impl Default for ZoneServer {
 
 #[async_trait::async_trait]
 impl RequestHandler for ZoneServer {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, response_handle: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
         let catalog = self.catalog.load_full();
         catalog.handle_request::<R, T>(request, response_handle).await
     }

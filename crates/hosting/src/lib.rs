@@ -50,7 +50,9 @@ pub struct Hosting {
 
 impl std::fmt::Debug for Hosting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hosting").field("zone", &self.zone_cfg.zone).finish_non_exhaustive()
+        f.debug_struct("Hosting")
+            .field("zone", &self.zone_cfg.zone)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,12 @@ fn unix_now() -> i64 {
 
 impl Hosting {
     /// Loads the local CA (writing its root to `ca_root`) and builds the first snapshot.
-    pub async fn start(db: &Db, zone_cfg: ZoneConfig, settings: HostingSettings, ca_root: &Path) -> anyhow::Result<Arc<Hosting>> {
+    pub async fn start(
+        db: &Db,
+        zone_cfg: ZoneConfig,
+        settings: HostingSettings,
+        ca_root: &Path,
+    ) -> anyhow::Result<Arc<Hosting>> {
         let ca = LocalCa::load_or_create(db, ca_root).await?;
         let hosting = Arc::new(Hosting {
             zone: ZoneServer::new(),
@@ -113,13 +120,21 @@ impl Hosting {
         self.certs.sync(&hosts, &self.ca);
         self.policies.store(Arc::new(bodies));
         self.zone.swap(dns::build_catalog(&self.zone_cfg, &snap, serial)?);
-        tracing::debug!(generation = snap.generation, domains = snap.domains.len(), "hosting view rebuilt");
+        tracing::debug!(
+            generation = snap.generation,
+            domains = snap.domains.len(),
+            "hosting view rebuilt"
+        );
         Ok(true)
     }
 
     /// Polls for changes until `token` is cancelled. Database errors are logged and the
     /// last good view keeps being served.
-    pub fn spawn_refresher(self: &Arc<Self>, db: Db, token: CancellationToken) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_refresher(
+        self: &Arc<Self>,
+        db: Db,
+        token: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(POLL_INTERVAL);

@@ -56,7 +56,10 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 pub fn respond<B>(req: &Request<B>, sni: &str, policies: &HashMap<String, Bytes>) -> Response<Full<Bytes>> {
     let host_ok = match req.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
         Some(h) => {
-            let h = h.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(h, |(h, _)| h);
+            let h = h
+                .rsplit_once(':')
+                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(h, _)| h);
             h.trim_end_matches('.').eq_ignore_ascii_case(sni)
         }
         None => true,
@@ -66,7 +69,8 @@ pub fn respond<B>(req: &Request<B>, sni: &str, policies: &HashMap<String, Bytes>
         (true, true, Some(body)) => {
             if req.method() != Method::GET && req.method() != Method::HEAD {
                 let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
                 return r;
             }
             let mut r = Response::new(Full::new(body.clone()));
@@ -82,7 +86,12 @@ pub fn respond<B>(req: &Request<B>, sni: &str, policies: &HashMap<String, Bytes>
 
 /// Accepts connections until `token` is cancelled; each connection runs in its own task
 /// (handshake included, with a timeout), so a slow client never stalls the others.
-pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, policies: PolicyMap, token: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    policies: PolicyMap,
+    token: CancellationToken,
+) {
     let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -114,13 +123,18 @@ pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, policies: Poli
                     return;
                 }
             };
-            let Some(sni) = tls.get_ref().1.server_name().map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+            let Some(sni) = tls
+                .get_ref()
+                .1
+                .server_name()
+                .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
             else {
                 return;
             };
             let svc = service_fn(move |req: Request<Incoming>| {
                 let r = respond(&req, &sni, &policies.load());
-                metrics::counter!("moat_policy_requests_total", "status" => status_label(r.status())).increment(1);
+                metrics::counter!("moat_policy_requests_total", "status" => status_label(r.status()))
+                    .increment(1);
                 std::future::ready(Ok::<_, Infallible>(r))
             });
             let conn = http1::Builder::new()

@@ -30,7 +30,9 @@ pub struct Dns {
 
 impl std::fmt::Debug for Dns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dns").field("setup_error", &self.setup_error).finish()
+        f.debug_struct("Dns")
+            .field("setup_error", &self.setup_error)
+            .finish()
     }
 }
 
@@ -104,7 +106,11 @@ impl Dns {
                         _ => None,
                     })
                     .collect();
-                if targets.is_empty() { Answer::Nothing } else { Answer::Found(targets) }
+                if targets.is_empty() {
+                    Answer::Nothing
+                } else {
+                    Answer::Found(targets)
+                }
             }
             other => other.map_empty(),
         }
@@ -126,7 +132,11 @@ impl Dns {
                         _ => None,
                     })
                     .collect();
-                if txts.is_empty() { Answer::Nothing } else { Answer::Found(txts) }
+                if txts.is_empty() {
+                    Answer::Nothing
+                } else {
+                    Answer::Found(txts)
+                }
             }
             other => other.map_empty(),
         }
@@ -146,7 +156,11 @@ impl Dns {
                 Answer::Failed(e) => return Answer::Failed(e),
             }
         }
-        if out.is_empty() { Answer::Nothing } else { Answer::Found(out) }
+        if out.is_empty() {
+            Answer::Nothing
+        } else {
+            Answer::Found(out)
+        }
     }
 
     /// The MX hosts of `domain`, by preference (lowercase, no trailing dot). The null MX

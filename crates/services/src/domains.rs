@@ -146,12 +146,22 @@ pub async fn add(svc: &Services, scope: &OrgScope, input: &str, kind: DomainKind
     // Start in testing with the patterns proposed for the live MX hosts; without any MX
     // to cover, a testing policy would be invalid, so start with mode none.
     let proposed = if kind == DomainKind::Hosted {
-        mx_report_for(svc, name.as_str(), &[], Mode::Testing).await.proposed
+        mx_report_for(svc, name.as_str(), &[], Mode::Testing)
+            .await
+            .proposed
     } else {
         Vec::new()
     };
-    let (mode, max_age) = if proposed.is_empty() { (Mode::None, initial_policy().1) } else { initial_policy() };
-    let mx = proposed.iter().map(MxPattern::as_str).collect::<Vec<_>>().join("\n");
+    let (mode, max_age) = if proposed.is_empty() {
+        (Mode::None, initial_policy().1)
+    } else {
+        initial_policy()
+    };
+    let mx = proposed
+        .iter()
+        .map(MxPattern::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
     let t = now();
     let id = PolicyId::generate_from(t, 0);
     let first = (kind == DomainKind::Hosted).then(|| NewPolicy {
@@ -220,7 +230,7 @@ async fn check_record(svc: &Services, kind: RecordKind, domain: &str) -> RecordS
     let name = kind.name(domain);
     let target = kind.target(domain, zone);
     match svc.dns.cname(&name).await {
-        Answer::Found(targets) if targets.iter().any(|t| *t == target) => RecordStatus::Ok,
+        Answer::Found(targets) if targets.contains(&target) => RecordStatus::Ok,
         Answer::Found(targets) => RecordStatus::WrongTarget {
             found: targets.join(", "),
         },
@@ -270,13 +280,23 @@ async fn run_check(svc: &Services, row: &DomainRow) -> Result<(DomainState, Doma
         .all(|c| c.status.as_ref().is_some_and(RecordStatus::is_ok));
     let old = state_of(row);
     // A failed lookup says nothing about the records: never demote on it.
-    let new = if lookup_failed && !all_ok { old } else { old.after_check(all_ok) };
+    let new = if lookup_failed && !all_ok {
+        old
+    } else {
+        old.after_check(all_ok)
+    };
     let json = serde_json::to_string(&checks).map_err(|e| Error::Internal(e.into()))?;
     store::record_check(&svc.db, row.id, new.as_str(), &json, now()).await?;
     Ok((old, new))
 }
 
-async fn note_transition(svc: &Services, row: &DomainRow, actor: &str, old: DomainState, new: DomainState) -> Result<()> {
+async fn note_transition(
+    svc: &Services,
+    row: &DomainRow,
+    actor: &str,
+    old: DomainState,
+    new: DomainState,
+) -> Result<()> {
     if old == new {
         return Ok(());
     }
@@ -287,7 +307,15 @@ async fn note_transition(svc: &Services, row: &DomainRow, actor: &str, old: Doma
         DomainState::Degraded => format!("{shown} is degraded: a delegating record broke"),
         DomainState::Pending => format!("{shown} is pending"),
     };
-    moat_store::audit::record(&svc.db, Some(row.org_id), actor, &format!("domain.{}", new.as_str()), &detail, now()).await?;
+    moat_store::audit::record(
+        &svc.db,
+        Some(row.org_id),
+        actor,
+        &format!("domain.{}", new.as_str()),
+        &detail,
+        now(),
+    )
+    .await?;
     if new == DomainState::Degraded {
         alert_owners(svc, row.org_id, &shown).await;
     }
@@ -308,9 +336,7 @@ async fn alert_owners(svc: &Services, org: OrgId, domain: &str) {
         "A record that delegates {domain} to Moat no longer points where it should.\n\n\
          Moat keeps serving the policy, but senders may stop finding it once their caches expire.\n\
          Open the domain page to see which record broke and the exact fix:\n{}/orgs/{}/domains/{}\n",
-        svc.settings.public_url,
-        org,
-        domain
+        svc.settings.public_url, org, domain
     );
     for m in members.iter().filter(|m| m.role >= moat_domain::Role::Admin) {
         let mail = crate::mail::OutgoingMail {
@@ -318,8 +344,7 @@ async fn alert_owners(svc: &Services, org: OrgId, domain: &str) {
             subject: format!("Moat: {domain} records broke"),
             body: body.clone(),
         };
-        if let Err(e) = svc.mailer.send(&svc.settings.mail_from, &mail).await
-        {
+        if let Err(e) = svc.mailer.send(&svc.settings.mail_from, &mail).await {
             tracing::warn!(error = %e, "cannot send the degraded-domain alert");
         }
     }
@@ -341,7 +366,11 @@ pub async fn recheck_due(svc: &Services, batch: i64) -> Result<usize> {
     let rows = store::list_for_check(&svc.db, batch).await?;
     let mut n = 0;
     for row in rows {
-        let interval = if row.state == "pending" { 60 } else { svc.settings.hosting.recheck_interval_secs };
+        let interval = if row.state == "pending" {
+            60
+        } else {
+            svc.settings.hosting.recheck_interval_secs
+        };
         if row.checked_at.is_some_and(|c| c + interval > t) {
             continue;
         }
@@ -439,7 +468,13 @@ fn next_policy_id(t: i64, previous: &[PolicyRow]) -> PolicyId {
     }
 }
 
-async fn save_version(svc: &Services, scope: &OrgScope, row: &DomainRow, policy: &Policy, what: &str) -> Result<()> {
+async fn save_version(
+    svc: &Services,
+    scope: &OrgScope,
+    row: &DomainRow,
+    policy: &Policy,
+    what: &str,
+) -> Result<()> {
     let t = now();
     let history = store::policies(&svc.db, row.id).await?;
     let id = next_policy_id(t, &history);
@@ -455,7 +490,9 @@ async fn save_version(svc: &Services, scope: &OrgScope, row: &DomainRow, policy:
         created_by: scope.actor().audit_name(),
     };
     let version = store::insert_policy(&svc.db, row.id, &new).await?;
-    let before = history.first().map(|p| (mode_of(&p.mode), patterns_of(&p.mx), max_age_of(p.max_age)));
+    let before = history
+        .first()
+        .map(|p| (mode_of(&p.mode), patterns_of(&p.mx), max_age_of(p.max_age)));
     let changes = policy_diff(
         before.as_ref().map(|(m, x, a)| (*m, x.as_slice(), *a)),
         (policy.mode(), policy.mx(), policy.max_age()),
@@ -475,7 +512,12 @@ async fn save_version(svc: &Services, scope: &OrgScope, row: &DomainRow, policy:
 }
 
 /// Saves a new policy version; returns the domain and the warnings against live MX.
-pub async fn set_policy(svc: &Services, scope: &OrgScope, name: &str, input: &PolicyInput) -> Result<(DomainView, Vec<String>)> {
+pub async fn set_policy(
+    svc: &Services,
+    scope: &OrgScope,
+    name: &str,
+    input: &PolicyInput,
+) -> Result<(DomainView, Vec<String>)> {
     if !scope.role().can(Action::ManageDomains) {
         return Err(Error::Forbidden);
     }
@@ -507,7 +549,10 @@ pub async fn remove_mta_sts(svc: &Services, scope: &OrgScope, name: &str) -> Res
     }
     let row = find(svc, scope, name).await?;
     if kind_of(&row) == DomainKind::ReportingOnly {
-        return Err(Error::invalid("domain", "Moat does not host MTA-STS for this domain"));
+        return Err(Error::invalid(
+            "domain",
+            "Moat does not host MTA-STS for this domain",
+        ));
     }
     let history = store::policies(&svc.db, row.id).await?;
     let longest = history.iter().map(|p| p.max_age).max().unwrap_or(0);
@@ -549,7 +594,10 @@ pub async fn delete(svc: &Services, scope: &OrgScope, name: &str) -> Result<()> 
 /// CLI's `domain check`): the policy id, if any.
 pub async fn live_policy_id(svc: &Services, domain: &str) -> Option<String> {
     match svc.dns.txt(&RecordKind::StsTxt.name(domain)).await {
-        Answer::Found(txts) => find_sts_record(&txts).ok().flatten().map(|r| r.id.as_str().to_owned()),
+        Answer::Found(txts) => find_sts_record(&txts)
+            .ok()
+            .flatten()
+            .map(|r| r.id.as_str().to_owned()),
         _ => None,
     }
 }

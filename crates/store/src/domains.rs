@@ -73,8 +73,7 @@ pub struct NewPolicy<'a> {
     pub created_by: &'a str,
 }
 
-const DOMAIN_COLS: &str =
-    "d.id, d.org_id, d.name, d.kind, d.state, d.created_at, d.checked_at, d.checks_json, d.removal_requested_at";
+const DOMAIN_COLS: &str = "d.id, d.org_id, d.name, d.kind, d.state, d.created_at, d.checked_at, d.checks_json, d.removal_requested_at";
 const POLICY_COLS: &str =
     "p.domain_id, p.version, p.policy_id, p.mode, p.mx, p.max_age, p.created_at, p.publish_at, p.created_by";
 
@@ -113,7 +112,11 @@ async fn bump_generation(tx: &mut Transaction<'static, Any>) -> Result<()> {
     Ok(())
 }
 
-async fn insert_policy_tx(tx: &mut Transaction<'static, Any>, domain: DomainId, p: &NewPolicy<'_>) -> Result<i64> {
+async fn insert_policy_tx(
+    tx: &mut Transaction<'static, Any>,
+    domain: DomainId,
+    p: &NewPolicy<'_>,
+) -> Result<i64> {
     let version: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(version), 0) + 1 AS BIGINT) FROM policy_versions WHERE domain_id = $1",
     )
@@ -181,7 +184,11 @@ pub async fn insert_policy(db: &Db, domain: DomainId, p: &NewPolicy<'_>) -> Resu
 /// One domain of one organization, by name.
 pub async fn get(db: &Db, org: OrgId, name: &str) -> Result<Option<DomainRow>> {
     let q = format!("SELECT {DOMAIN_COLS} FROM domains d WHERE d.org_id = $1 AND d.name = $2");
-    let row = sqlx::query(&q).bind(org.0).bind(name).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(&q)
+        .bind(org.0)
+        .bind(name)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(domain_row).transpose()
 }
 
@@ -201,22 +208,14 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<DomainRow>> {
 
 /// Every domain, least recently checked first (for the background checker).
 pub async fn list_for_check(db: &Db, limit: i64) -> Result<Vec<DomainRow>> {
-    let q = format!(
-        "SELECT {DOMAIN_COLS} FROM domains d ORDER BY COALESCE(d.checked_at, 0), d.id LIMIT $1"
-    );
+    let q = format!("SELECT {DOMAIN_COLS} FROM domains d ORDER BY COALESCE(d.checked_at, 0), d.id LIMIT $1");
     let rows = sqlx::query(&q).bind(limit).fetch_all(db.pool()).await?;
     rows.iter().map(domain_row).collect()
 }
 
 /// Records a check result and the resulting state; bumps the generation when the state
 /// changed (the listeners start or stop serving).
-pub async fn record_check(
-    db: &Db,
-    id: DomainId,
-    state: &str,
-    checks_json: &str,
-    now: i64,
-) -> Result<()> {
+pub async fn record_check(db: &Db, id: DomainId, state: &str, checks_json: &str, now: i64) -> Result<()> {
     let mut tx = db.pool().begin().await?;
     let old: Option<String> = sqlx::query_scalar("SELECT state FROM domains WHERE id = $1")
         .bind(id.0)
@@ -253,7 +252,10 @@ pub async fn delete(db: &Db, id: DomainId) -> Result<()> {
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM domains WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM domains WHERE id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
     bump_generation(&mut tx).await?;
     tx.commit().await?;
     Ok(())
@@ -261,20 +263,29 @@ pub async fn delete(db: &Db, id: DomainId) -> Result<()> {
 
 /// Every policy version of a domain, newest first.
 pub async fn policies(db: &Db, domain: DomainId) -> Result<Vec<PolicyRow>> {
-    let q = format!("SELECT {POLICY_COLS} FROM policy_versions p WHERE p.domain_id = $1 ORDER BY p.version DESC");
+    let q =
+        format!("SELECT {POLICY_COLS} FROM policy_versions p WHERE p.domain_id = $1 ORDER BY p.version DESC");
     let rows = sqlx::query(&q).bind(domain.0).fetch_all(db.pool()).await?;
     rows.iter().map(policy_row).collect()
 }
 
 /// The latest version, and the latest whose id is published at `now`, of one domain.
-pub async fn current_policies(db: &Db, domain: DomainId, now: i64) -> Result<(Option<PolicyRow>, Option<PolicyRow>)> {
+pub async fn current_policies(
+    db: &Db,
+    domain: DomainId,
+    now: i64,
+) -> Result<(Option<PolicyRow>, Option<PolicyRow>)> {
     let q = format!(
         "SELECT {POLICY_COLS} FROM policy_versions p WHERE p.domain_id = $1
          AND (p.version = (SELECT MAX(version) FROM policy_versions WHERE domain_id = $1)
            OR p.version = (SELECT MAX(version) FROM policy_versions WHERE domain_id = $1 AND publish_at <= $2))
          ORDER BY p.version DESC"
     );
-    let rows = sqlx::query(&q).bind(domain.0).bind(now).fetch_all(db.pool()).await?;
+    let rows = sqlx::query(&q)
+        .bind(domain.0)
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
     let rows: Vec<PolicyRow> = rows.iter().map(policy_row).collect::<Result<_>>()?;
     let latest = rows.first().cloned();
     let published = rows.iter().find(|p| p.publish_at <= now).cloned();
@@ -283,20 +294,21 @@ pub async fn current_policies(db: &Db, domain: DomainId, now: i64) -> Result<(Op
 
 /// The longest max_age of any version of a domain (seconds; 0 without versions).
 pub async fn longest_max_age(db: &Db, domain: DomainId) -> Result<i64> {
-    let v: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(MAX(max_age) AS BIGINT) FROM policy_versions WHERE domain_id = $1",
-    )
-    .bind(domain.0)
-    .fetch_one(db.pool())
-    .await?;
+    let v: Option<i64> =
+        sqlx::query_scalar("SELECT CAST(MAX(max_age) AS BIGINT) FROM policy_versions WHERE domain_id = $1")
+            .bind(domain.0)
+            .fetch_one(db.pool())
+            .await?;
     Ok(v.unwrap_or(0))
 }
 
 /// The hosting generation: changes whenever what the listeners serve may have changed.
 pub async fn generation(db: &Db) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT generation FROM hosting_generation WHERE id = 1")
-        .fetch_one(db.pool())
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT generation FROM hosting_generation WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?,
+    )
 }
 
 /// What the listeners serve for one domain.
@@ -358,7 +370,8 @@ pub async fn local_ca(db: &Db) -> Result<Option<(String, String)>> {
     let row = sqlx::query("SELECT cert_pem, key_pem FROM local_ca WHERE id = 1")
         .fetch_optional(db.pool())
         .await?;
-    row.map(|r| Ok((r.try_get("cert_pem")?, r.try_get("key_pem")?))).transpose()
+    row.map(|r| Ok((r.try_get("cert_pem")?, r.try_get("key_pem")?)))
+        .transpose()
 }
 
 /// Stores the local CA unless another instance stored one first; returns the one stored.
@@ -371,5 +384,7 @@ pub async fn init_local_ca(db: &Db, cert_pem: &str, key_pem: &str, now: i64) -> 
     .bind(now)
     .execute(db.pool())
     .await?;
-    local_ca(db).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    local_ca(db)
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }

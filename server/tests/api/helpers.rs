@@ -224,7 +224,10 @@ impl TestApp {
             ("MOAT_POLICY_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = RawConfig::load(None, env.into_iter()).unwrap().validate().unwrap();
+        let config = RawConfig::load(None, env.into_iter())
+            .unwrap()
+            .validate()
+            .unwrap();
         let app = Application::build(config).await.expect("second instance builds");
         let instance = Instance {
             dns_addr: app.dns_addr(),

@@ -73,10 +73,21 @@ impl CustomerDns {
             ZoneType::Primary,
             AxfrPolicy::Deny,
         );
-        let soa = SOA::new(name("ns.customer.test"), name("hostmaster.customer.test"), 1, 3600, 600, 86400, 60);
+        let soa = SOA::new(
+            name("ns.customer.test"),
+            name("hostmaster.customer.test"),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        );
         zh.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1);
         zh.upsert_mut(rec(CUSTOMER, RData::NS(NS(name("ns.customer.test")))), 1);
-        zh.upsert_mut(rec(CUSTOMER, RData::MX(MX::new(10, name("mx1.customer.test")))), 1);
+        zh.upsert_mut(
+            rec(CUSTOMER, RData::MX(MX::new(10, name("mx1.customer.test")))),
+            1,
+        );
         zh.upsert_mut(rec("mx1.customer.test", RData::A(A::new(127, 0, 0, 20))), 1);
         for r in records {
             zh.upsert_mut(r, 1);
@@ -188,17 +199,29 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     let customer = CustomerDns::start().await;
     // The owner starts with an old self-hosted TXT at _mta-sts: a conflict to resolve.
     customer.publish(vec![
-        cname(&RecordKind::PolicyHost.name(CUSTOMER), &RecordKind::PolicyHost.target(CUSTOMER, ZONE)),
-        rec("_mta-sts.customer.test", RData::TXT(TXT::new(vec!["v=STSv1; id=old1;".into()]))),
-        cname("_smtp._tls.customer.test", "_smtp._tls.customer.test.elsewhere.test"),
+        cname(
+            &RecordKind::PolicyHost.name(CUSTOMER),
+            &RecordKind::PolicyHost.target(CUSTOMER, ZONE),
+        ),
+        rec(
+            "_mta-sts.customer.test",
+            RData::TXT(TXT::new(vec!["v=STSv1; id=old1;".into()])),
+        ),
+        cname(
+            "_smtp._tls.customer.test",
+            "_smtp._tls.customer.test.elsewhere.test",
+        ),
     ]);
     let resolvers = customer.addr.to_string();
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await else {
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
+    else {
         return;
     };
     let svc = &app.services;
     let scope = operator_scope(svc, "Customer").await;
-    let d = domains::add(svc, &scope, "Customer.Test.", DomainKind::Hosted).await.unwrap();
+    let d = domains::add(svc, &scope, "Customer.Test.", DomainKind::Hosted)
+        .await
+        .unwrap();
     assert_eq!(d.name, CUSTOMER);
     assert_eq!(d.state, DomainState::Pending);
     let p = d.policy.clone().expect("a first policy version");
@@ -212,7 +235,12 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
 
     // Pending: only the TLS-RPT record is served; no policy, no certificate.
     let tlsrpt = eventually("the _smtp._tls TXT", || async {
-        let m = ask(app.dns_addr, "_smtp._tls.customer.test.sts.moat.test", RecordType::TXT).await;
+        let m = ask(
+            app.dns_addr,
+            "_smtp._tls.customer.test.sts.moat.test",
+            RecordType::TXT,
+        )
+        .await;
         Some(txts(&m)).filter(|t| !t.is_empty())
     })
     .await;
@@ -220,13 +248,22 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
         tlsrpt,
         ["v=TLSRPTv1; rua=mailto:tlsrpt+customer.test@reports.sts.moat.test"]
     );
-    let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+    let m = ask(
+        app.dns_addr,
+        "_mta-sts.customer.test.sts.moat.test",
+        RecordType::TXT,
+    )
+    .await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
     let host = "mta-sts.customer.test";
     let ca = std::fs::read(app.data_dir.join("local-ca.pem")).expect("local CA root written");
     let client = https_client(Some(&ca), host, app.policy_addr);
     assert!(
-        client.get(policy_url(host, app.policy_addr)).send().await.is_err(),
+        client
+            .get(policy_url(host, app.policy_addr))
+            .send()
+            .await
+            .is_err(),
         "no certificate for a pending domain"
     );
 
@@ -234,7 +271,13 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     let d = domains::check(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(d.state, DomainState::Pending);
     let status = |d: &moat_domain::views::DomainView, k: RecordKind| {
-        d.records.iter().find(|r| r.kind == k).unwrap().status.clone().unwrap()
+        d.records
+            .iter()
+            .find(|r| r.kind == k)
+            .unwrap()
+            .status
+            .clone()
+            .unwrap()
     };
     assert_eq!(status(&d, RecordKind::PolicyHost), RecordStatus::Ok);
     assert!(
@@ -264,22 +307,42 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     assert_eq!(a, ["127.0.0.1"]);
     // The id is published once the body has been served for the publication delay.
     let m = eventually("the _mta-sts TXT", || async {
-        let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+        let m = ask(
+            app.dns_addr,
+            "_mta-sts.customer.test.sts.moat.test",
+            RecordType::TXT,
+        )
+        .await;
         (!m.answers.is_empty()).then_some(m)
     })
     .await;
     assert!(m.metadata.authoritative);
     assert_eq!(txts(&m), [format!("v=STSv1; id={id};")]);
     let soa = ask(app.dns_addr, ZONE, RecordType::SOA).await;
-    assert!(matches!(soa.answers.first().map(|r| &r.data), Some(RData::SOA(s)) if s.mname == name("ns1.sts.moat.test")));
+    assert!(
+        matches!(soa.answers.first().map(|r| &r.data), Some(RData::SOA(s)) if s.mname == name("ns1.sts.moat.test"))
+    );
     let ns = ask(app.dns_addr, ZONE, RecordType::NS).await;
     assert_eq!(ns.answers.len(), 1);
     // Unknown names in the zone: NXDOMAIN with the SOA for negative caching.
-    let nx = ask(app.dns_addr, "_mta-sts.nosuch.test.sts.moat.test", RecordType::TXT).await;
+    let nx = ask(
+        app.dns_addr,
+        "_mta-sts.nosuch.test.sts.moat.test",
+        RecordType::TXT,
+    )
+    .await;
     assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
-    assert!(matches!(nx.authorities.first().map(|r| &r.data), Some(RData::SOA(_))));
+    assert!(matches!(
+        nx.authorities.first().map(|r| &r.data),
+        Some(RData::SOA(_))
+    ));
     // A name that exists with another type: NODATA.
-    let nodata = ask(app.dns_addr, "mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+    let nodata = ask(
+        app.dns_addr,
+        "mta-sts.customer.test.sts.moat.test",
+        RecordType::TXT,
+    )
+    .await;
     assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
     assert!(nodata.answers.is_empty());
     // Other zones: refused, never recursed.
@@ -302,7 +365,12 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
         b"version: STSv1\r\nmode: testing\r\nmx: mx1.customer.test\r\nmax_age: 86400\r\n"
     );
     // Anything else is 404 (or 405 for a non-GET on the policy path), never a redirect.
-    for path in ["/", "/.well-known/mta-sts.txt/", "/.well-known/mta-sts", "/favicon.ico"] {
+    for path in [
+        "/",
+        "/.well-known/mta-sts.txt/",
+        "/.well-known/mta-sts",
+        "/favicon.ico",
+    ] {
         let r = client
             .get(format!("https://{host}:{}{path}", app.policy_addr.port()))
             .send()
@@ -310,7 +378,11 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
             .unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }
-    let r = client.post(policy_url(host, app.policy_addr)).send().await.unwrap();
+    let r = client
+        .post(policy_url(host, app.policy_addr))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
     let r = client
         .get(policy_url(host, app.policy_addr))
@@ -319,7 +391,11 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "the Host must match the SNI name");
-    let head = client.head(policy_url(host, app.policy_addr)).send().await.unwrap();
+    let head = client
+        .head(policy_url(host, app.policy_addr))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
 
     // Unknown SNI: the handshake is aborted, no other certificate is presented.
@@ -344,12 +420,15 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
     let customer = CustomerDns::start().await;
     customer.delegate_all();
     let resolvers = customer.addr.to_string();
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await else {
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
+    else {
         return;
     };
     let svc = &app.services;
     let scope = operator_scope(svc, "Customer").await;
-    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted).await.unwrap();
+    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted)
+        .await
+        .unwrap();
     let d = domains::check(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(d.state, DomainState::Active);
     let old_id = d.policy.unwrap().policy_id;
@@ -373,7 +452,9 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
     assert_ne!(new.policy_id, old_id, "every change gets a new id");
     assert_eq!(new.version, 2);
     assert!(
-        warnings.iter().any(|w| w.contains("*.backup.customer.test") && w.contains("matches none")),
+        warnings
+            .iter()
+            .any(|w| w.contains("*.backup.customer.test") && w.contains("matches none")),
         "{warnings:?}"
     );
     let want_body = "version: STSv1\r\nmode: enforce\r\nmx: mx1.customer.test\r\nmx: *.backup.customer.test\r\nmax_age: 604800\r\n";
@@ -381,7 +462,14 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
     let (mut body_at, mut id_at) = (None, None);
     for i in 0..200u32 {
         if body_at.is_none() {
-            let body = client.get(policy_url(host, app.policy_addr)).send().await.unwrap().text().await.unwrap();
+            let body = client
+                .get(policy_url(host, app.policy_addr))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             if body == want_body {
                 body_at = Some(i);
             }
@@ -391,7 +479,11 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
             if t == [format!("v=STSv1; id={};", new.policy_id)] {
                 id_at = Some(i);
             } else {
-                assert_eq!(t, [format!("v=STSv1; id={old_id};")], "only the old or the new id");
+                assert_eq!(
+                    t,
+                    [format!("v=STSv1; id={old_id};")],
+                    "only the old or the new id"
+                );
             }
         }
         if body_at.is_some() && id_at.is_some() {
@@ -399,13 +491,26 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (body_at, id_at) = (body_at.expect("new body served"), id_at.expect("new id published"));
-    assert!(body_at < id_at, "body served at poll {body_at}, id published at poll {id_at}");
+    let (body_at, id_at) = (
+        body_at.expect("new body served"),
+        id_at.expect("new id published"),
+    );
+    assert!(
+        body_at < id_at,
+        "body served at poll {body_at}, id published at poll {id_at}"
+    );
 
     let detail = domains::detail(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(detail.history.len(), 2);
-    assert!(detail.history[0].changes.contains(&"mode testing → enforce".to_owned()));
-    assert_eq!(detail.domain.published_policy_id.as_deref(), Some(new.policy_id.as_str()));
+    assert!(
+        detail.history[0]
+            .changes
+            .contains(&"mode testing → enforce".to_owned())
+    );
+    assert_eq!(
+        detail.domain.published_policy_id.as_deref(),
+        Some(new.policy_id.as_str())
+    );
 
     // Invalid policies are refused with the field named.
     for (mode, mx, max_age, field) in [
@@ -429,9 +534,19 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
     let d = domains::remove_mta_sts(svc, &scope, CUSTOMER).await.unwrap();
     let p = d.policy.clone().unwrap();
     assert_eq!(p.mode.as_str(), "none");
-    assert_eq!(d.records_deletable_at, Some(d.removal_requested_at.unwrap() + 604_800));
+    assert_eq!(
+        d.records_deletable_at,
+        Some(d.removal_requested_at.unwrap() + 604_800)
+    );
     let body = eventually("the mode none body", || async {
-        let b = client.get(policy_url(host, app.policy_addr)).send().await.ok()?.text().await.ok()?;
+        let b = client
+            .get(policy_url(host, app.policy_addr))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
         b.contains("mode: none").then_some(b)
     })
     .await;
@@ -444,21 +559,35 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     let customer = CustomerDns::start().await;
     customer.delegate_all();
     let resolvers = customer.addr.to_string();
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await else {
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
+    else {
         return;
     };
     let svc = &app.services;
     let (_owner, org) = app.user_with_org("owner@customer.test", "Customer", false).await;
-    let scope = tenancy::authorize(svc, &Actor::Operator, moat_domain::views::OrgId(org), Action::ManageDomains)
+    let scope = tenancy::authorize(
+        svc,
+        &Actor::Operator,
+        moat_domain::views::OrgId(org),
+        Action::ManageDomains,
+    )
+    .await
+    .unwrap();
+    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted)
         .await
         .unwrap();
-    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted).await.unwrap();
-    assert_eq!(domains::check(svc, &scope, CUSTOMER).await.unwrap().state, DomainState::Active);
+    assert_eq!(
+        domains::check(svc, &scope, CUSTOMER).await.unwrap().state,
+        DomainState::Active
+    );
 
     // The owner deletes one CNAME by mistake.
     customer.publish(vec![
         cname("mta-sts.customer.test", "mta-sts.customer.test.sts.moat.test"),
-        cname("_smtp._tls.customer.test", "_smtp._tls.customer.test.sts.moat.test"),
+        cname(
+            "_smtp._tls.customer.test",
+            "_smtp._tls.customer.test.sts.moat.test",
+        ),
     ]);
     let d = domains::check(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(d.state, DomainState::Degraded);
@@ -466,7 +595,12 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     assert_eq!(sts.status, Some(RecordStatus::Missing));
     // Moat keeps serving while degraded.
     eventually("the _mta-sts TXT while degraded", || async {
-        let m = ask(app.dns_addr, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await;
+        let m = ask(
+            app.dns_addr,
+            "_mta-sts.customer.test.sts.moat.test",
+            RecordType::TXT,
+        )
+        .await;
         (txts(&m).len() == 1).then_some(())
     })
     .await;
@@ -477,18 +611,25 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert!(
-        outbox.iter().any(|m| m.contains("To: owner@customer.test") && m.contains("customer.test records broke")),
+        outbox
+            .iter()
+            .any(|m| m.contains("To: owner@customer.test") && m.contains("customer.test records broke")),
         "an alert mail to the owner"
     );
 
     // Fixed again: active, with an audit entry.
     customer.delegate_all();
-    assert_eq!(domains::check(svc, &scope, CUSTOMER).await.unwrap().state, DomainState::Active);
+    assert_eq!(
+        domains::check(svc, &scope, CUSTOMER).await.unwrap().state,
+        DomainState::Active
+    );
     let audit = tenancy::audit_log(svc, &scope, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.detail.contains("correct again")));
 
     // Reporting only: one record required, nothing but the TLS-RPT TXT served.
-    let d = domains::add(svc, &scope, "reports-only.test", DomainKind::ReportingOnly).await.unwrap();
+    let d = domains::add(svc, &scope, "reports-only.test", DomainKind::ReportingOnly)
+        .await
+        .unwrap();
     assert!(d.policy.is_none());
     assert_eq!(d.records.iter().filter(|r| r.required).count(), 1);
     let err = domains::set_policy(
@@ -517,7 +658,9 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
     let second = app.spawn_instance(&env).await;
     let svc = &app.services;
     let scope = operator_scope(svc, "Customer").await;
-    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted).await.unwrap();
+    domains::add(svc, &scope, CUSTOMER, DomainKind::Hosted)
+        .await
+        .unwrap();
     domains::check(svc, &scope, CUSTOMER).await.unwrap();
     let input = domains::PolicyInput {
         mode: "enforce".into(),
@@ -530,7 +673,10 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
     let ca1 = std::fs::read(app.data_dir.join("local-ca.pem")).unwrap();
     let ca2 = std::fs::read(second.data_dir.join("local-ca.pem")).unwrap();
     assert_eq!(ca1, ca2);
-    for (dns, policy) in [(app.dns_addr, app.policy_addr), (second.dns_addr, second.policy_addr)] {
+    for (dns, policy) in [
+        (app.dns_addr, app.policy_addr),
+        (second.dns_addr, second.policy_addr),
+    ] {
         eventually("the new id on every instance", || async {
             let t = txts(&ask(dns, "_mta-sts.customer.test.sts.moat.test", RecordType::TXT).await);
             (t == [want.clone()]).then_some(())
@@ -549,7 +695,8 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
 }
 
 async fn domains_are_scoped_to_their_organization(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", "127.0.0.1:9")]).await else {
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", "127.0.0.1:9")]).await
+    else {
         return;
     };
     let svc = &app.services;
@@ -559,18 +706,39 @@ async fn domains_are_scoped_to_their_organization(backend: Backend) {
     // The MX lookup failed (nothing listens on port 9): mode none until mx are set.
     let d = domains::get(svc, &a, "a.test").await.unwrap();
     assert_eq!(d.policy.unwrap().mode.as_str(), "none");
-    assert!(matches!(domains::get(svc, &b, "a.test").await, Err(moat_services::Error::NotFound)));
-    assert!(matches!(domains::check(svc, &b, "a.test").await, Err(moat_services::Error::NotFound)));
+    assert!(matches!(
+        domains::get(svc, &b, "a.test").await,
+        Err(moat_services::Error::NotFound)
+    ));
+    assert!(matches!(
+        domains::check(svc, &b, "a.test").await,
+        Err(moat_services::Error::NotFound)
+    ));
     assert!(domains::list(svc, &b).await.unwrap().is_empty());
-    let err = domains::add(svc, &b, "A.TEST", DomainKind::Hosted).await.unwrap_err();
-    assert!(matches!(err, moat_services::Error::Conflict(ref m) if m.contains("already added")), "{err:?}");
-    for bad in ["sts.moat.test", "x.sts.moat.test", "not a domain", "https://a.test/"] {
+    let err = domains::add(svc, &b, "A.TEST", DomainKind::Hosted)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, moat_services::Error::Conflict(ref m) if m.contains("already added")),
+        "{err:?}"
+    );
+    for bad in [
+        "sts.moat.test",
+        "x.sts.moat.test",
+        "not a domain",
+        "https://a.test/",
+    ] {
         assert!(
-            matches!(domains::add(svc, &a, bad, DomainKind::Hosted).await, Err(moat_services::Error::Invalid { .. })),
+            matches!(
+                domains::add(svc, &a, bad, DomainKind::Hosted).await,
+                Err(moat_services::Error::Invalid { .. })
+            ),
             "{bad}"
         );
     }
     // Reading needs only Action::Read.
-    let viewer = tenancy::authorize(svc, &Actor::Operator, a.org_id(), Action::Read).await.unwrap();
+    let viewer = tenancy::authorize(svc, &Actor::Operator, a.org_id(), Action::Read)
+        .await
+        .unwrap();
     assert_eq!(domains::list(svc, &viewer).await.unwrap().len(), 1);
 }
