@@ -264,7 +264,7 @@ impl RawConfig {
             site_root,
             log: self
                 .log
-                .unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
+                .unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn,hickory_server=warn".into()),
         })
     }
 }
