@@ -35,7 +35,10 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-both_backends!(operators_script_organizations_and_users);
+both_backends!(
+    operators_script_organizations_and_users,
+    operators_script_domains_and_policies
+);
 
 async fn operators_script_organizations_and_users(backend: Backend) {
     let Some(db) = testdb::fresh(backend).await else {
@@ -175,4 +178,100 @@ fn invalid_configuration_fails_fast_naming_the_key() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--password-stdin"));
+}
+
+async fn operators_script_domains_and_policies(backend: Backend) {
+    let Some(db) = testdb::fresh(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.as_str();
+    let d = dir.path();
+    // A DNS server that refuses everything: MX discovery fails and checks report lookup errors.
+    let refusing = moat_hosting::DnsSockets::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let resolver = refusing.local_addr().unwrap().to_string();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(refusing.serve(moat_hosting::dns::ZoneServer::new(), stop.clone()));
+    let _stop = stop.drop_guard();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_moat"))
+            .args(args)
+            .env("MOAT_DATABASE_URL", url)
+            .env("MOAT_DATA_DIR", d)
+            .env("MOAT_ZONE", "sts.moat.test")
+            .env("MOAT_RESOLVERS", &resolver)
+            .output()
+            .unwrap()
+    };
+    json(&run(&["org", "create", "Shop", "--json"]));
+    let added = json(&run(&["domain", "add", "bücher.test", "--org", "Shop", "--json"]));
+    assert_eq!(added["name"], "xn--bcher-kva.test");
+    assert_eq!(added["display_name"], "bücher.test");
+    assert_eq!(added["state"], "pending");
+    assert_eq!(
+        added["policy"]["mode"], "none",
+        "no MX found, so no testing policy yet"
+    );
+    let list = json(&run(&["domain", "list", "--org", "Shop", "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["records"].as_array().unwrap().len(), 3);
+
+    let set = json(&run(&[
+        "policy",
+        "set",
+        "bücher.test",
+        "--mode",
+        "testing",
+        "--mx",
+        "mx1.bücher.test",
+        "--mx",
+        "*.mail.example.net",
+        "--max-age",
+        "604800",
+        "--json",
+    ]));
+    assert_eq!(set["mode"], "testing");
+    assert_eq!(
+        set["mx"],
+        serde_json::json!(["mx1.xn--bcher-kva.test", "*.mail.example.net"])
+    );
+    assert!(
+        set["warnings"][0].as_str().unwrap().contains("MX lookup failed"),
+        "the CLI prints the UI's warnings: {set}"
+    );
+    let show = json(&run(&["policy", "show", "xn--bcher-kva.test", "--json"]));
+    assert_eq!(show["version"], 2);
+    assert_eq!(show["history"].as_array().unwrap().len(), 2);
+    assert_eq!(show["policy_id"], set["policy_id"]);
+
+    let bad = run(&[
+        "policy",
+        "set",
+        "bücher.test",
+        "--mode",
+        "enforce",
+        "--max-age",
+        "60",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("mx"), "{bad:?}");
+    let missing = run(&["policy", "show", "nosuch.test"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nosuch.test is not added to Moat"));
+
+    let check = json(&run(&["domain", "check", "bücher.test", "--json"]));
+    assert_eq!(check["state"], "pending");
+    assert_eq!(check["records"][0]["status"]["status"], "error");
+
+    // CLI changes are audited like UI changes.
+    let svc_db = moat_store::Db::connect(url).await.unwrap();
+    let orgs = moat_store::orgs::list_all(&svc_db).await.unwrap();
+    let audit = moat_store::audit::list(&svc_db, orgs[0].id, 50).await.unwrap();
+    for action in ["domain.added", "policy.changed"] {
+        assert!(
+            audit.iter().any(|e| e.action == action && e.actor == "cli"),
+            "{action}: {audit:?}"
+        );
+    }
 }

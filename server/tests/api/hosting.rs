@@ -695,15 +695,17 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
 }
 
 async fn domains_are_scoped_to_their_organization(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", "127.0.0.1:9")]).await
-    else {
+    // A resolver that refuses everything (the customer zone is not published).
+    let refusing = CustomerDns::start().await;
+    let resolvers = refusing.addr.to_string();
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await else {
         return;
     };
     let svc = &app.services;
     let a = operator_scope(svc, "A").await;
     let b = operator_scope(svc, "B").await;
     domains::add(svc, &a, "a.test", DomainKind::Hosted).await.unwrap();
-    // The MX lookup failed (nothing listens on port 9): mode none until mx are set.
+    // The MX lookup failed: mode none until mx are set.
     let d = domains::get(svc, &a, "a.test").await.unwrap();
     assert_eq!(d.policy.unwrap().mode.as_str(), "none");
     assert!(matches!(
