@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building Moat needs, idempotently: the wasm32 target, wasm-bindgen-cli
 # matching the lockfile, and the npm tools (wasm-opt from npm's binaryen, playwright-core).
-# With --test also Debian's chromium and postgresql for the test suite.
+# With --test also Debian's chromium, postgresql, and the DNS servers the browser and interop
+# tests run on loopback (nsd, unbound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,11 +14,22 @@ if [ "${1:-}" = --test ]; then
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
   command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
+  command -v nsd >/dev/null 2>&1 || packages+=(nsd)
+  command -v unbound >/dev/null 2>&1 || packages+=(unbound)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "==> apt-get install ${packages[*]}"
+  # Keep the packages' own services (nsd, unbound on port 53) from starting: the tests run
+  # their own instances on loopback ports.
+  guard=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    guard=1
+  fi
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${packages[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${packages[@]}" >/dev/null
+  [ -z "$guard" ] || as_root rm -f /usr/sbin/policy-rc.d
 fi
 
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown

@@ -698,7 +698,8 @@ async fn domains_are_scoped_to_their_organization(backend: Backend) {
     // A resolver that refuses everything (the customer zone is not published).
     let refusing = CustomerDns::start().await;
     let resolvers = refusing.addr.to_string();
-    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await else {
+    let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
+    else {
         return;
     };
     let svc = &app.services;
