@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs") view=pages::orgs::OrgList ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id") view=pages::org::OrgPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id/audit") view=pages::audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/orgs/:id/domains") view=pages::domains::DomainsPage ssr=SsrMode::Async />
+                    <Route path=path!("/orgs/:id/domains/:name") view=pages::domain::DomainPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

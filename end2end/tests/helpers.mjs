@@ -1,7 +1,8 @@
 // Shared helpers: start a real `moat serve` on loopback with a fresh data directory, drive
 // Debian's Chromium through playwright-core, and read the mail Moat wrote to its outbox.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,22 +22,24 @@ export async function freePort() {
   });
 }
 
+function moatBin() {
+  return process.env.MOAT_BIN ?? join(target, 'debug', 'moat');
+}
+
 /** Starts Moat; resolves once /healthz answers. `env` adds MOAT_* settings. */
 export async function startMoat(env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-e2e-'));
   const port = await freePort();
-  const bin = process.env.MOAT_BIN ?? join(target, 'debug', 'moat');
-  const child = spawn(bin, ['serve'], {
-    env: {
-      ...process.env,
-      MOAT_DATA_DIR: dataDir,
-      MOAT_WEB_ADDR: `127.0.0.1:${port}`,
-      MOAT_SITE_ROOT: join(target, 'site'),
-      MOAT_LOG: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const bin = moatBin();
+  const fullEnv = {
+    ...process.env,
+    MOAT_DATA_DIR: dataDir,
+    MOAT_WEB_ADDR: `127.0.0.1:${port}`,
+    MOAT_SITE_ROOT: join(target, 'site'),
+    MOAT_LOG: 'warn',
+    ...env,
+  };
+  const child = spawn(bin, ['serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -52,6 +55,14 @@ export async function startMoat(env = {}) {
     url,
     dataDir,
     outbox: join(dataDir, 'outbox'),
+    /** Runs the operator CLI (`moat ARGS…`) against the same database; resolves to stdout. */
+    cli(args) {
+      return new Promise((ok, fail) => {
+        execFile(bin, args, { env: fullEnv }, (err, stdout, stderr) =>
+          err ? fail(new Error(`moat ${args.join(' ')}: ${err.message}\n${stderr}`)) : ok(stdout),
+        );
+      });
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
@@ -126,4 +137,83 @@ export function linkIn(mail, path) {
   const m = mail.body.match(new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9_-]+`));
   if (!m) throw new Error(`no ${path} link in mail:\n${mail.body}`);
   return m[0];
+}
+
+/**
+ * Starts NSD (Debian's `nsd`) in the foreground on a free 127.0.0.1 port, authoritative for
+ * `zones` ({name: zone-file text}). `reload(zones)` restarts it on the same port with new zone
+ * texts (a customer publishing records); `stop()` ends it and removes its files.
+ */
+export async function startNsd(zones) {
+  const bin = process.env.NSD ?? '/usr/sbin/nsd';
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install nsd (scripts/setup.sh installs it)`);
+  const dir = mkdtempSync(join(tmpdir(), 'moat-nsd-'));
+  const port = await freePort();
+  let child;
+  const write = (zs) => {
+    const conf = [
+      'server:',
+      `  ip-address: 127.0.0.1@${port}`,
+      `  port: ${port}`,
+      '  do-ip6: no',
+      '  username: ""',
+      '  chroot: ""',
+      `  zonesdir: "${dir}"`,
+      '  database: ""',
+      `  pidfile: "${dir}/nsd.pid"`,
+      `  xfrdfile: "${dir}/xfrd.state"`,
+      `  xfrdir: "${dir}"`,
+      `  zonelistfile: "${dir}/zone.list"`,
+      `  logfile: "${dir}/nsd.log"`,
+      '  server-count: 1',
+      '  verbosity: 1',
+      'remote-control:',
+      '  control-enable: no',
+      ...Object.keys(zs).flatMap((name) => ['zone:', `  name: ${name}`, `  zonefile: ${name}.zone`]),
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'nsd.conf'), conf);
+    for (const [name, text] of Object.entries(zs)) writeFileSync(join(dir, `${name}.zone`), text);
+  };
+  const start = async (zs) => {
+    write(zs);
+    child = spawn(bin, ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const resolver = new Resolver({ timeout: 300, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    const [first] = Object.keys(zs);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null) {
+        let log = '';
+        try {
+          log = readFileSync(join(dir, 'nsd.log'), 'utf8');
+        } catch {}
+        throw new Error(`nsd exited with ${child.exitCode}\n${log}`);
+      }
+      try {
+        await resolver.resolveSoa(first);
+        return;
+      } catch {}
+      if (Date.now() > deadline) throw new Error('nsd did not answer in 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+  };
+  await start(zones);
+  return {
+    port,
+    addr: `127.0.0.1:${port}`,
+    async reload(zs) {
+      await stop();
+      await start(zs);
+    },
+    async stop() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

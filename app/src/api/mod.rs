@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ssr")]
 mod ctx;
+pub mod domains;
 pub mod invites;
 pub mod orgs;
 pub mod session;

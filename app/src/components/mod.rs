@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod domain;
 pub mod form;
 pub mod header;
 

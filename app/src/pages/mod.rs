@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod domain;
+pub mod domains;
 pub mod home;
 pub mod invite;
 pub mod not_found;

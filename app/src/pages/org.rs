@@ -1,11 +1,13 @@
-//! `/orgs/:id`: one organization — members, invitations, client organizations.
+//! `/orgs/:id`: one organization — its domains, members, invitations, client organizations.
 
 use crate::{
     api::{
+        domains::list_domains,
         invites::{InviteMember, RevokeInvite},
         orgs::{ChangeRole, CreateClient, RemoveMember, get_org},
     },
     components::{
+        domain::StateBadge,
         form::{Field, FormAlert, last_error},
         format_time,
     },
@@ -107,18 +109,54 @@ fn OrgView(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
             })}
         </div>
 
-        <section class="card">
-            <h2>"Domains"</h2>
-            <div class="empty">
-                <p><strong>"No domains yet."</strong></p>
-                <p class="muted">"Domain onboarding (three CNAME records, hosted MTA-STS and TLS reports) arrives in the next release."</p>
-            </div>
-        </section>
+        {view! { <DomainsSummary org=id can_manage=role.can(Action::ManageDomains) /> }.into_any()}
 
         {org.is_msp.then(|| view! { <Clients detail=detail.clone() action=actions.client /> }.into_any())}
 
         {view! { <Members detail=detail.clone() actions /> }.into_any()}
         {role.can(Action::InviteMembers).then(|| view! { <Invites detail=detail.clone() actions /> }.into_any())}
+    }
+}
+
+/// The organization's domains at a glance, with the way to the domains page.
+#[component]
+fn DomainsSummary(org: i64, can_manage: bool) -> impl IntoView {
+    let list = Resource::new(move || org, list_domains);
+    view! {
+        <section class="card" id="org-domains">
+            <div class="card-head">
+                <h2>"Domains"</h2>
+                <A href=format!("/orgs/{org}/domains") attr:class="button small secondary">
+                    {if can_manage { "Manage domains" } else { "View domains" }}
+                </A>
+            </div>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <p class="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(page) if page.domains.is_empty() => view! {
+                            <div class="empty">
+                                <p><strong>"No domains yet."</strong></p>
+                                <p class="muted">"Add a domain and publish three CNAME records: Moat hosts its MTA-STS policy and receives its TLS reports."</p>
+                            </div>
+                        }.into_any(),
+                        Ok(page) => view! {
+                            <ul class="org-list">
+                                {page.domains.into_iter().map(|d| view! {
+                                    <li>
+                                        <a class="org-link" href=format!("/orgs/{org}/domains/{}", d.name)>
+                                            <span class="org-name">{d.display_name.clone()}</span>
+                                            <StateBadge state=d.state />
+                                            {d.policy.as_ref().map(|p| view! { <span class="badge">{p.mode.as_str()}</span> })}
+                                        </a>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 

@@ -317,14 +317,14 @@ async fn note_transition(
     )
     .await?;
     if new == DomainState::Degraded {
-        alert_owners(svc, row.org_id, &shown).await;
+        alert_owners(svc, row.org_id, &shown, &row.name).await;
     }
     Ok(())
 }
 
 /// Mails the organization's owners and admins that a domain's records broke. Best effort:
 /// a mail failure is logged, never fails the check.
-async fn alert_owners(svc: &Services, org: OrgId, domain: &str) {
+async fn alert_owners(svc: &Services, org: OrgId, domain: &str, a_label: &str) {
     let members = match moat_store::orgs::members(&svc.db, org).await {
         Ok(m) => m,
         Err(e) => {
@@ -336,7 +336,7 @@ async fn alert_owners(svc: &Services, org: OrgId, domain: &str) {
         "A record that delegates {domain} to Moat no longer points where it should.\n\n\
          Moat keeps serving the policy, but senders may stop finding it once their caches expire.\n\
          Open the domain page to see which record broke and the exact fix:\n{}/orgs/{}/domains/{}\n",
-        svc.settings.public_url, org, domain
+        svc.settings.public_url, org, a_label
     );
     for m in members.iter().filter(|m| m.role >= moat_domain::Role::Admin) {
         let mail = crate::mail::OutgoingMail {
