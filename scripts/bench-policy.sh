@@ -42,7 +42,13 @@ SKIP_MOAT="${BENCH_SKIP_MOAT:-0}"
 BIN="${MOAT_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/moat}"
 
 log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench-policy: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'bench-policy: %s\n' "$*" >&2
+  for f in "${W:-/nonexistent}"/nsd/nsd.log "${W:-/nonexistent}"/moat/serve.log "${W:-/nonexistent}"/nginx/error.log; do
+    [ -s "$f" ] && { echo "--- tail of $f" >&2; tail -15 "$f" >&2; }
+  done
+  exit 1
+}
 
 [ "$(id -u)" = 0 ] || die "run as root (apt installs, port 443, unshare -m for /etc/hosts)"
 
@@ -76,6 +82,7 @@ fi
 # Work folder and clean-up: every process started here is recorded and stopped by its PID.
 if [ -n "${BENCH_DIR:-}" ]; then W="$BENCH_DIR"; KEEP=1; mkdir -p "$W"; rm -rf "${W:?}"/*
 else W="$(mktemp -d /tmp/moat-bench.XXXXXX)"; KEEP="${BENCH_KEEP:-0}"; fi
+chmod 755 "$W" # nginx's workers (www-data) read the policy file below it
 PIDS=()
 cleanup() {
   local rc=$?
@@ -247,6 +254,7 @@ else
   CONTENT_TYPE="text/plain"
 fi
 [ -n "$CONTENT_TYPE" ] || CONTENT_TYPE=text/plain
+chmod -R a+rX "$W/www"
 
 # ---------------------------------------------------------------------------------------------
 # nginx: 2 workers, TLS 1.2+1.3, keep-alive, no access log, the same body and Content-Type.
@@ -331,9 +339,11 @@ done
 # ---------------------------------------------------------------------------------------------
 # A build running next to the benchmark steals a core: such runs are flagged "busy".
 busy() { pgrep -x 'cargo|rustc|cc|cc1|ld|ld.lld|mold' >/dev/null 2>&1 && echo busy || echo quiet; }
+# Busy (non-idle) CPU seconds of the whole machine so far, from /proc/stat.
+machine_cpu() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 if [ "$(busy)" = busy ]; then
   echo "WARNING: compilers are running (numbers will be low and noisy):" >&2
-  pgrep -a -x 'cargo|rustc|cc|cc1|ld|ld.lld|mold' | cut -c1-120 >&2 || true
+  pgrep -a -x 'cargo|rustc|cc|cc1|ld|ld.lld|mold' 2>/dev/null | cut -c1-120 >&2 || true
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -344,14 +354,23 @@ server_pids() { # the PIDs whose CPU time is counted: nginx master + workers, or
 RESULTS="$W/results.tsv"
 : > "$RESULTS"
 run_wrk() { # $1 = name, $2 = round
-  local name="$1" round="$2" out rps p50 p75 p90 p99 errs non2xx cpu0 cpu1 reqs state
+  local name="$1" round="$2" out rps p50 p75 p90 p99 errs non2xx cpu0 cpu1 reqs state m0 m1 wrk_cpu others
   out="$W/wrk.$name.$round.txt"
   state="$(busy)"
   cpu0="$(cpu_seconds $(server_pids "$name"))"
-  unshare -m sh -c "mount --bind '$W/hosts.$name' /etc/hosts && exec wrk -t$THREADS -c$CONNECTIONS \
-    -d$DURATION --latency 'https://$HOST$URL_PATH'" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+  m0="$(machine_cpu)"
+  # bash's `time` gives wrk's own CPU seconds (user + sys of the child).
+  { TIMEFORMAT='%U %S'; time unshare -m sh -c "mount --bind '$W/hosts.$name' /etc/hosts && exec wrk -t$THREADS \
+    -c$CONNECTIONS -d$DURATION --latency 'https://$HOST$URL_PATH'" > "$out" 2>&1 \
+    || { cat "$out" >&2; die "wrk failed"; }; } 2> "$W/wrk.$name.$round.time"
+  m1="$(machine_cpu)"
   cpu1="$(cpu_seconds $(server_pids "$name"))"
+  wrk_cpu="$(awk '{ printf "%.2f", $1 + $2 }' "$W/wrk.$name.$round.time")"
+  # CPU used during the run by anything but the server and wrk (other work on the machine).
+  others="$(awk -v m="$m1" -v n="$m0" -v s="$cpu1" -v t="$cpu0" -v w="$wrk_cpu" 'BEGIN { printf "%.2f", (m - n) - (s - t) - w }')"
   [ "$(busy)" = quiet ] || state=busy
+  awk -v o="$others" 'BEGIN { exit !(o > 1.0) }' && state=busy
+  state="$state (others ${others}s, wrk ${wrk_cpu}s)"
   rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
   reqs="$(awk '/requests in/ { print $1 }' "$out")"
   p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"

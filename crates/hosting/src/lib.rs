@@ -153,6 +153,9 @@ impl Hosting {
     }
 }
 
+/// Requested UDP receive buffer of the DNS listener, bytes.
+pub const UDP_RECV_BUFFER: usize = 4 << 20;
+
 /// The DNS listener sockets: UDP and TCP on the same address.
 pub struct DnsSockets {
     udp: UdpSocket,
@@ -160,9 +163,24 @@ pub struct DnsSockets {
 }
 
 impl DnsSockets {
-    /// Binds UDP at `addr`, then TCP on the same port (so port 0 works).
+    /// Binds UDP at `addr`, then TCP on the same port (so port 0 works). The UDP receive
+    /// buffer is raised to [`UDP_RECV_BUFFER`] (capped by the kernel's `net.core.rmem_max`):
+    /// with the default ~208 KiB, bursts overflowed it and queries were silently dropped.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<DnsSockets> {
-        let udp = UdpSocket::bind(addr).await?;
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        if addr.is_ipv6() {
+            sock.set_only_v6(true)?;
+        }
+        if let Err(e) = sock.set_recv_buffer_size(UDP_RECV_BUFFER) {
+            tracing::warn!(error = %e, "cannot raise the DNS socket's receive buffer");
+        }
+        sock.set_nonblocking(true)?;
+        sock.bind(&addr.into())?;
+        let udp = UdpSocket::from_std(std::net::UdpSocket::from(sock))?;
         let tcp = TcpListener::bind(udp.local_addr()?).await?;
         Ok(DnsSockets { udp, tcp })
     }
