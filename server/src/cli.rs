@@ -493,7 +493,12 @@ async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
             json,
         } => {
             let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
-            let input = domains::PolicyInput { mode, mx, max_age };
+            let input = domains::PolicyInput {
+                mode,
+                mx,
+                max_age,
+                confirm_enforce: true,
+            };
             let (d, warnings) = domains::set_policy(svc, &scope, &domain, &input)
                 .await
                 .map_err(print_error)?;

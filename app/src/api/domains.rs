@@ -113,7 +113,7 @@ pub async fn set_policy(
     max_age: String,
     confirm_enforce: Option<String>,
 ) -> Result<PolicySaved, AppError> {
-    use moat_domain::{Action, mta_sts::Mode, views::OrgId};
+    use moat_domain::{Action, views::OrgId};
     use moat_services::{Error, domains, tenancy};
     let ctx = super::ctx::ctx().await?;
     let scope = tenancy::authorize(&ctx.svc, &ctx.actor().await?, OrgId(org), Action::ManageDomains).await?;
@@ -123,24 +123,11 @@ pub async fn set_policy(
             "max_age is a number of seconds, such as 86400 (one day)",
         )
     })?;
-    if mode.trim() == Mode::Enforce.as_str() && confirm_enforce.is_none() {
-        let current = domains::get(&ctx.svc, &scope, &name).await?;
-        if current.policy.as_ref().is_none_or(|p| p.mode != Mode::Enforce) {
-            return Err(Error::invalid(
-                "confirm_enforce",
-                "confirm that senders will refuse delivery to MX hosts the patterns do not cover",
-            )
-            .into());
-        }
-    }
     let input = domains::PolicyInput {
         mode,
-        mx: mx
-            .lines()
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .collect(),
+        mx: mx.lines().map(str::to_owned).collect(),
         max_age,
+        confirm_enforce: confirm_enforce.is_some(),
     };
     let (domain, warnings) = domains::set_policy(&ctx.svc, &scope, &name, &input).await?;
     Ok(PolicySaved { domain, warnings })

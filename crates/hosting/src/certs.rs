@@ -10,7 +10,7 @@ use rcgen::{
 };
 use rustls::{
     crypto::ring::sign::any_supported_type,
-    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
+    pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer},
     server::{ClientHello, ResolvesServerCert},
     sign::CertifiedKey,
 };
@@ -19,7 +19,6 @@ use time::{Duration, OffsetDateTime};
 
 /// The local certificate authority.
 pub struct LocalCa {
-    cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -49,12 +48,7 @@ impl LocalCa {
         if current != cert_pem {
             std::fs::write(root_path, &cert_pem)?;
         }
-        Ok(LocalCa { cert_pem, issuer })
-    }
-
-    /// The root certificate, PEM.
-    pub fn root_pem(&self) -> &str {
-        &self.cert_pem
+        Ok(LocalCa { issuer })
     }
 
     /// Issues a 90-day server certificate for `host`.
@@ -136,16 +130,6 @@ impl CertStore {
         }
         self.by_host.store(Arc::new(next));
     }
-
-    /// How many hosts have a certificate.
-    pub fn len(&self) -> usize {
-        self.by_host.load().len()
-    }
-
-    /// Whether no host has a certificate.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// rustls's view of the store: the certificate for the SNI name, or none — which aborts
@@ -158,9 +142,4 @@ impl ResolvesServerCert for SniResolver {
         let name = hello.server_name()?.trim_end_matches('.').to_ascii_lowercase();
         self.0.get(&name)
     }
-}
-
-/// A DER certificate's bytes, for tests and diagnostics.
-pub fn leaf_der(key: &CertifiedKey) -> Option<&CertificateDer<'static>> {
-    key.cert.first()
 }

@@ -82,11 +82,6 @@ impl Hosting {
         Ok(hosting)
     }
 
-    /// The local CA's root certificate (PEM).
-    pub fn local_ca_pem(&self) -> &str {
-        self.ca.root_pem()
-    }
-
     /// Rebuilds the served view when the database generation changed or a saved policy id
     /// became due. Returns whether it rebuilt.
     pub async fn refresh(&self, db: &Db) -> anyhow::Result<bool> {

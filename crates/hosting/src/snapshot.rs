@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use moat_domain::{
     hosting::{DomainKind, DomainState, RecordKind},
-    mta_sts::{MaxAge, Mode, MxPattern, Policy},
+    mta_sts::{PolicyId, sts_txt},
 };
 use moat_services::HostingSettings;
 use moat_store::{Db, domains as store};
@@ -44,14 +44,6 @@ pub struct Snapshot {
     pub domains: Vec<Served>,
 }
 
-fn render(p: &store::PolicyRow) -> Option<Bytes> {
-    let mode = Mode::ALL.into_iter().find(|m| m.as_str() == p.mode)?;
-    let mx: Vec<MxPattern> = p.mx.lines().filter_map(|l| MxPattern::parse(l).ok()).collect();
-    let max_age = MaxAge::new(u64::try_from(p.max_age).ok()?).ok()?;
-    let policy = Policy::new(mode, mx, max_age).ok()?;
-    Some(Bytes::from(policy.render()))
-}
-
 /// Reads the database into a snapshot as of `now`.
 pub async fn load(db: &Db, settings: &HostingSettings, now: i64) -> moat_store::Result<Snapshot> {
     let generation = store::generation(db).await?;
@@ -69,8 +61,14 @@ pub async fn load(db: &Db, settings: &HostingSettings, now: i64) -> moat_store::
                     .published
                     .as_ref()
                     .filter(|_| live)
-                    .map(|p| format!("v=STSv1; id={};", p.policy_id)),
-                policy_body: r.latest.as_ref().filter(|_| live).and_then(render),
+                    .and_then(|p| PolicyId::parse(&p.policy_id).ok())
+                    .map(|id| sts_txt(&id)),
+                policy_body: r
+                    .latest
+                    .as_ref()
+                    .filter(|_| live)
+                    .and_then(store::PolicyRow::policy)
+                    .map(|p| Bytes::from(p.render())),
                 name: r.name,
             }
         })

@@ -26,25 +26,9 @@ fn parse_domain(svc: &Services, input: &str) -> Result<DomainName> {
     Ok(name)
 }
 
-fn mode_of(s: &str) -> Mode {
-    match s {
-        "enforce" => Mode::Enforce,
-        "none" => Mode::None,
-        _ => Mode::Testing,
-    }
-}
-
-fn patterns_of(mx: &str) -> Vec<MxPattern> {
-    mx.lines().filter_map(|l| MxPattern::parse(l).ok()).collect()
-}
-
-fn max_age_of(secs: i64) -> MaxAge {
-    MaxAge::new(u64::try_from(secs).unwrap_or(0)).unwrap_or(MaxAge::MAX)
-}
-
 fn version_view(p: &PolicyRow, before: Option<&PolicyRow>) -> PolicyVersionView {
-    let (mode, mx, max_age) = (mode_of(&p.mode), patterns_of(&p.mx), max_age_of(p.max_age));
-    let prev = before.map(|b| (mode_of(&b.mode), patterns_of(&b.mx), max_age_of(b.max_age)));
+    let (mode, mx, max_age) = (p.mode(), p.patterns(), p.max_age());
+    let prev = before.map(|b| (b.mode(), b.patterns(), b.max_age()));
     let changes = policy_diff(
         prev.as_ref().map(|(m, x, a)| (*m, x.as_slice(), *a)),
         (mode, &mx, max_age),
@@ -89,14 +73,14 @@ fn records_of(svc: &Services, row: &DomainRow) -> Vec<RecordCheck> {
         .collect()
 }
 
-async fn view_of(svc: &Services, row: &DomainRow) -> Result<(DomainView, Vec<PolicyRow>)> {
+/// The view of a domain from its row and its policy versions (newest first).
+fn view_of(svc: &Services, row: &DomainRow, history: &[PolicyRow]) -> DomainView {
     let t = now();
-    let history = store::policies(&svc.db, row.id).await?;
     let state = state_of(row);
     let latest = history.first();
     let published = history.iter().find(|p| p.publish_at <= t);
     let longest = history.iter().map(|p| p.max_age).max().unwrap_or(0);
-    let view = DomainView {
+    DomainView {
         id: row.id,
         org_id: row.org_id,
         name: row.name.clone(),
@@ -114,8 +98,13 @@ async fn view_of(svc: &Services, row: &DomainRow) -> Result<(DomainView, Vec<Pol
         },
         removal_requested_at: row.removal_requested_at,
         records_deletable_at: row.removal_requested_at.map(|r| r + longest),
-    };
-    Ok((view, history))
+    }
+}
+
+/// A domain's view, reading its policy versions.
+async fn load_view(svc: &Services, row: &DomainRow) -> Result<(DomainView, Vec<PolicyRow>)> {
+    let history = store::policies(&svc.db, row.id).await?;
+    Ok((view_of(svc, row, &history), history))
 }
 
 async fn find(svc: &Services, scope: &OrgScope, input: &str) -> Result<DomainRow> {
@@ -195,23 +184,26 @@ pub async fn add(svc: &Services, scope: &OrgScope, input: &str, kind: DomainKind
 /// The organization's domains.
 pub async fn list(svc: &Services, scope: &OrgScope) -> Result<Vec<DomainView>> {
     let rows = store::list(&svc.db, scope.org_id()).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(view_of(svc, r).await?.0);
+    let mut policies: std::collections::HashMap<_, Vec<PolicyRow>> = std::collections::HashMap::new();
+    for p in store::policies_of_org(&svc.db, scope.org_id()).await? {
+        policies.entry(p.domain_id).or_default().push(p);
     }
-    Ok(out)
+    Ok(rows
+        .iter()
+        .map(|r| view_of(svc, r, policies.get(&r.id).map_or(&[][..], Vec::as_slice)))
+        .collect())
 }
 
 /// One domain.
 pub async fn get(svc: &Services, scope: &OrgScope, name: &str) -> Result<DomainView> {
     let row = find(svc, scope, name).await?;
-    Ok(view_of(svc, &row).await?.0)
+    Ok(load_view(svc, &row).await?.0)
 }
 
 /// The domain page: the domain, its policy history and the zone snippet.
 pub async fn detail(svc: &Services, scope: &OrgScope, name: &str) -> Result<DomainDetail> {
     let row = find(svc, scope, name).await?;
-    let (domain, rows) = view_of(svc, &row).await?;
+    let (domain, rows) = load_view(svc, &row).await?;
     let history = rows
         .iter()
         .enumerate()
@@ -390,6 +382,10 @@ pub struct PolicyInput {
     pub mx: Vec<String>,
     /// Seconds.
     pub max_age: u64,
+    /// The user confirmed switching to enforce (senders then refuse delivery to MX hosts
+    /// the patterns do not cover). Required by the UI; the CLI passes `true`, as scripts
+    /// do what they are told.
+    pub confirm_enforce: bool,
 }
 
 fn validate(input: &PolicyInput) -> Result<Policy> {
@@ -490,9 +486,7 @@ async fn save_version(
         created_by: scope.actor().audit_name(),
     };
     let version = store::insert_policy(&svc.db, row.id, &new).await?;
-    let before = history
-        .first()
-        .map(|p| (mode_of(&p.mode), patterns_of(&p.mx), max_age_of(p.max_age)));
+    let before = history.first().map(|p| (p.mode(), p.patterns(), p.max_age()));
     let changes = policy_diff(
         before.as_ref().map(|(m, x, a)| (*m, x.as_slice(), *a)),
         (policy.mode(), policy.mx(), policy.max_age()),
@@ -529,6 +523,15 @@ pub async fn set_policy(
         ));
     }
     let policy = validate(input)?;
+    if policy.mode() == Mode::Enforce && !input.confirm_enforce {
+        let current = store::policies(&svc.db, row.id).await?;
+        if current.first().is_none_or(|p| p.mode() != Mode::Enforce) {
+            return Err(Error::invalid(
+                "confirm_enforce",
+                "confirm that senders will refuse delivery to MX hosts the patterns do not cover",
+            ));
+        }
+    }
     save_version(svc, scope, &row, &policy, "policy.changed").await?;
     if row.removal_requested_at.is_some() && policy.mode() != Mode::None {
         store::set_removal(&svc.db, row.id, None).await?;
@@ -556,8 +559,9 @@ pub async fn remove_mta_sts(svc: &Services, scope: &OrgScope, name: &str) -> Res
     }
     let history = store::policies(&svc.db, row.id).await?;
     let longest = history.iter().map(|p| p.max_age).max().unwrap_or(0);
-    let keep_mx: Vec<MxPattern> = history.first().map(|p| patterns_of(&p.mx)).unwrap_or_default();
-    let policy = Policy::new(Mode::None, keep_mx, max_age_of(longest.max(86_400)))
+    let keep_mx: Vec<MxPattern> = history.first().map(PolicyRow::patterns).unwrap_or_default();
+    let max_age = MaxAge::new(u64::try_from(longest.max(86_400)).unwrap_or(0)).unwrap_or(MaxAge::MAX);
+    let policy = Policy::new(Mode::None, keep_mx, max_age)
         .map_err(|e| Error::Internal(anyhow::anyhow!(e.to_string())))?;
     save_version(svc, scope, &row, &policy, "policy.removal_started").await?;
     store::set_removal(&svc.db, row.id, Some(now())).await?;
@@ -571,7 +575,7 @@ pub async fn delete(svc: &Services, scope: &OrgScope, name: &str) -> Result<()> 
         return Err(Error::Forbidden);
     }
     let row = find(svc, scope, name).await?;
-    let (view, _) = view_of(svc, &row).await?;
+    let (view, _) = load_view(svc, &row).await?;
     let safe = view.kind == DomainKind::ReportingOnly
         || view.state == DomainState::Pending
         || view.records_deletable_at.is_some_and(|t| t <= now());

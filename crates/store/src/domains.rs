@@ -5,7 +5,10 @@
 //! listeners, which act for every tenant.
 
 use crate::{Db, Result, StoreError, on_unique};
-use moat_domain::views::{DomainId, OrgId};
+use moat_domain::{
+    mta_sts::{MaxAge, Mode, MxPattern, Policy},
+    views::{DomainId, OrgId},
+};
 use sqlx::{Any, Row, Transaction, any::AnyRow};
 
 /// A `domains` row.
@@ -52,6 +55,32 @@ pub struct PolicyRow {
     pub publish_at: i64,
     /// Who saved it.
     pub created_by: String,
+}
+
+impl PolicyRow {
+    /// The mode; an unknown stored value reads as `testing` (it cannot be written: the
+    /// column has a CHECK constraint).
+    pub fn mode(&self) -> Mode {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == self.mode)
+            .unwrap_or(Mode::Testing)
+    }
+
+    /// The patterns (stored one per line, each written from a parsed [`MxPattern`]).
+    pub fn patterns(&self) -> Vec<MxPattern> {
+        self.mx.lines().filter_map(|l| MxPattern::parse(l).ok()).collect()
+    }
+
+    /// max_age (stored from a parsed [`MaxAge`]; out-of-range values read as the maximum).
+    pub fn max_age(&self) -> MaxAge {
+        MaxAge::new(u64::try_from(self.max_age).unwrap_or(0)).unwrap_or(MaxAge::MAX)
+    }
+
+    /// The policy this version serves, if it is valid.
+    pub fn policy(&self) -> Option<Policy> {
+        Policy::new(self.mode(), self.patterns(), self.max_age()).ok()
+    }
 }
 
 /// A new policy version to insert.
@@ -261,45 +290,22 @@ pub async fn delete(db: &Db, id: DomainId) -> Result<()> {
     Ok(())
 }
 
+/// Every policy version of every domain of one organization, newest first per domain.
+pub async fn policies_of_org(db: &Db, org: OrgId) -> Result<Vec<PolicyRow>> {
+    let q = format!(
+        "SELECT {POLICY_COLS} FROM policy_versions p JOIN domains d ON d.id = p.domain_id
+         WHERE d.org_id = $1 ORDER BY p.domain_id, p.version DESC"
+    );
+    let rows = sqlx::query(&q).bind(org.0).fetch_all(db.pool()).await?;
+    rows.iter().map(policy_row).collect()
+}
+
 /// Every policy version of a domain, newest first.
 pub async fn policies(db: &Db, domain: DomainId) -> Result<Vec<PolicyRow>> {
     let q =
         format!("SELECT {POLICY_COLS} FROM policy_versions p WHERE p.domain_id = $1 ORDER BY p.version DESC");
     let rows = sqlx::query(&q).bind(domain.0).fetch_all(db.pool()).await?;
     rows.iter().map(policy_row).collect()
-}
-
-/// The latest version, and the latest whose id is published at `now`, of one domain.
-pub async fn current_policies(
-    db: &Db,
-    domain: DomainId,
-    now: i64,
-) -> Result<(Option<PolicyRow>, Option<PolicyRow>)> {
-    let q = format!(
-        "SELECT {POLICY_COLS} FROM policy_versions p WHERE p.domain_id = $1
-         AND (p.version = (SELECT MAX(version) FROM policy_versions WHERE domain_id = $1)
-           OR p.version = (SELECT MAX(version) FROM policy_versions WHERE domain_id = $1 AND publish_at <= $2))
-         ORDER BY p.version DESC"
-    );
-    let rows = sqlx::query(&q)
-        .bind(domain.0)
-        .bind(now)
-        .fetch_all(db.pool())
-        .await?;
-    let rows: Vec<PolicyRow> = rows.iter().map(policy_row).collect::<Result<_>>()?;
-    let latest = rows.first().cloned();
-    let published = rows.iter().find(|p| p.publish_at <= now).cloned();
-    Ok((latest, published))
-}
-
-/// The longest max_age of any version of a domain (seconds; 0 without versions).
-pub async fn longest_max_age(db: &Db, domain: DomainId) -> Result<i64> {
-    let v: Option<i64> =
-        sqlx::query_scalar("SELECT CAST(MAX(max_age) AS BIGINT) FROM policy_versions WHERE domain_id = $1")
-            .bind(domain.0)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(v.unwrap_or(0))
 }
 
 /// The hosting generation: changes whenever what the listeners serve may have changed.

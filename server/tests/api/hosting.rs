@@ -446,7 +446,17 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
         mode: "enforce".into(),
         mx: vec!["mx1.customer.test".into(), "*.backup.customer.test".into()],
         max_age: 604_800,
+        confirm_enforce: true,
     };
+    // Switching to enforce needs the user's confirmation.
+    let unconfirmed = domains::PolicyInput {
+        confirm_enforce: false,
+        ..input.clone()
+    };
+    match domains::set_policy(svc, &scope, CUSTOMER, &unconfirmed).await {
+        Err(moat_services::Error::Invalid { field, .. }) => assert_eq!(field, "confirm_enforce"),
+        other => panic!("expected a confirmation request, got {other:?}"),
+    }
     let (d, warnings) = domains::set_policy(svc, &scope, CUSTOMER, &input).await.unwrap();
     let new = d.policy.clone().unwrap();
     assert_ne!(new.policy_id, old_id, "every change gets a new id");
@@ -523,6 +533,7 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
             mode: mode.into(),
             mx: mx.into_iter().map(String::from).collect(),
             max_age,
+            confirm_enforce: true,
         };
         match domains::set_policy(svc, &scope, CUSTOMER, &input).await {
             Err(moat_services::Error::Invalid { field: f, .. }) => assert_eq!(f, field, "{mode} {max_age}"),
@@ -640,6 +651,7 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
             mode: "testing".into(),
             mx: vec!["mx.reports-only.test".into()],
             max_age: 86400,
+            confirm_enforce: true,
         },
     )
     .await
@@ -666,6 +678,7 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
         mode: "enforce".into(),
         mx: vec!["mx1.customer.test".into()],
         max_age: 86_400,
+        confirm_enforce: true,
     };
     let (d, _) = domains::set_policy(svc, &scope, CUSTOMER, &input).await.unwrap();
     let want = format!("v=STSv1; id={};", d.policy.unwrap().policy_id);
