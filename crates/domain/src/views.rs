@@ -241,3 +241,129 @@ impl DomainView {
         }
     }
 }
+
+/// A warning the lenient report parser recorded (a sender's deviation from RFC 8460).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportWarningView {
+    /// Stable kebab-case code, e.g. `date-without-timezone`.
+    pub code: String,
+    /// What was seen and what Moat did about it.
+    pub message: String,
+}
+
+/// A received TLS report as listed (and as `moat reports list --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    /// Moat's id of the stored report.
+    pub id: i64,
+    /// The domain it is filed under (A-label).
+    pub domain: String,
+    /// That domain for display (U-label).
+    pub display_domain: String,
+    /// The sender's `report-id`.
+    pub report_id: String,
+    /// The sender's `organization-name`.
+    pub organization_name: String,
+    /// The sender's `contact-info`.
+    pub contact_info: Option<String>,
+    /// The `policy-domain` the report is about.
+    pub policy_domain: String,
+    /// How it arrived: `smtp`, `https` or `import`.
+    pub channel: String,
+    /// Period start, unix seconds.
+    pub start_at: i64,
+    /// Period end, unix seconds.
+    pub end_at: i64,
+    /// When Moat received it, unix seconds.
+    pub received_at: i64,
+    /// Successful sessions, all policies.
+    pub total_successful_session_count: i64,
+    /// Failed sessions, all policies.
+    pub total_failure_session_count: i64,
+    /// Number of failure details.
+    pub failure_details: i64,
+    /// The parser's warnings.
+    pub warnings: Vec<ReportWarningView>,
+    /// Further deliveries of the same report that were counted, not stored.
+    pub duplicates: i64,
+}
+
+/// One policy's results in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyResultView {
+    /// `sts`, `tlsa`, `no-policy-found`, or what the sender wrote.
+    pub policy_type: String,
+    /// `policy-domain`.
+    pub policy_domain: Option<String>,
+    /// `policy-string` lines.
+    pub policy_string: Vec<String>,
+    /// `mx-host` entries.
+    pub mx_host: Vec<String>,
+    /// Successful sessions.
+    pub total_successful_session_count: i64,
+    /// Failed sessions.
+    pub total_failure_session_count: i64,
+    /// Failure details.
+    pub failure_details: Vec<FailureDetailView>,
+}
+
+/// One failure detail of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureDetailView {
+    /// Result type as sent (RFC 8460 §4.3 name, or unknown text kept verbatim).
+    pub result_type: String,
+    /// What the result type means, in plain words.
+    pub meaning: String,
+    /// Sending MTA IP.
+    pub sending_mta_ip: Option<String>,
+    /// Receiving MX hostname.
+    pub receiving_mx_hostname: Option<String>,
+    /// Receiving MX HELO.
+    pub receiving_mx_helo: Option<String>,
+    /// Receiving IP.
+    pub receiving_ip: Option<String>,
+    /// Failed sessions.
+    pub failed_session_count: i64,
+    /// Additional information.
+    pub additional_information: Option<String>,
+    /// Failure reason code.
+    pub failure_reason_code: Option<String>,
+}
+
+/// How a report reached Moat: the stored raw message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawReportView {
+    /// Raw message id (for `moat reparse --id`).
+    pub id: i64,
+    /// `smtp`, `https` or `import`.
+    pub channel: String,
+    /// Unix seconds.
+    pub received_at: i64,
+    /// Peer address.
+    pub peer: Option<String>,
+    /// SMTP envelope sender.
+    pub mail_from: Option<String>,
+    /// SMTP envelope recipients.
+    pub rcpt_to: Vec<String>,
+    /// Arrived over TLS.
+    pub tls: bool,
+    /// Bytes received.
+    pub size: i64,
+    /// How many times these exact bytes arrived.
+    pub deliveries: i64,
+    /// `parsed`, `duplicate`, `rejected`, `unattributed` or `pending`.
+    pub status: String,
+    /// Why it was rejected or not attributed.
+    pub error: Option<String>,
+}
+
+/// The report page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportDetail {
+    /// The report.
+    pub report: ReportView,
+    /// Its policies with their failure details.
+    pub policies: Vec<PolicyResultView>,
+    /// The message it came in.
+    pub raw: RawReportView,
+}

@@ -182,7 +182,7 @@ pub async fn insert(
     now: i64,
     first_policy: Option<NewPolicy<'_>>,
 ) -> Result<DomainId> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO domains (org_id, name, kind, state, created_at) VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
     )
@@ -203,7 +203,7 @@ pub async fn insert(
 
 /// Saves a new policy version; returns its version number.
 pub async fn insert_policy(db: &Db, domain: DomainId, p: &NewPolicy<'_>) -> Result<i64> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let v = insert_policy_tx(&mut tx, domain, p).await?;
     bump_generation(&mut tx).await?;
     tx.commit().await?;
@@ -245,7 +245,7 @@ pub async fn list_for_check(db: &Db, limit: i64) -> Result<Vec<DomainRow>> {
 /// Records a check result and the resulting state; bumps the generation when the state
 /// changed (the listeners start or stop serving).
 pub async fn record_check(db: &Db, id: DomainId, state: &str, checks_json: &str, now: i64) -> Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let old: Option<String> = sqlx::query_scalar("SELECT state FROM domains WHERE id = $1")
         .bind(id.0)
         .fetch_optional(&mut *tx)
@@ -276,7 +276,7 @@ pub async fn set_removal(db: &Db, id: DomainId, at: Option<i64>) -> Result<()> {
 
 /// Deletes a domain and its history.
 pub async fn delete(db: &Db, id: DomainId) -> Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM policy_versions WHERE domain_id = $1")
         .bind(id.0)
         .execute(&mut *tx)

@@ -43,7 +43,7 @@ pub struct NewInvite<'a> {
 
 /// Stores an invitation, revoking any earlier pending one for the same address and org.
 pub async fn insert(db: &Db, new: &NewInvite<'_>) -> Result<InviteId> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE invites SET revoked_at = $3
          WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -95,7 +95,7 @@ pub async fn find_usable(db: &Db, token_hash: &str, now: i64) -> Result<Option<I
 /// Accepts an invitation: marks it used and creates the membership in one transaction.
 /// Returns false when the invitation was used, revoked or expired in the meantime.
 pub async fn accept(db: &Db, invite: &InviteRow, user: UserId, now: i64) -> Result<bool> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE invites SET accepted_at = $2
          WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod domains;
 pub mod invites;
 pub mod orgs;
+pub mod reports;
 pub mod sessions;
 pub mod testdb;
 pub mod throttle;
@@ -158,6 +159,16 @@ impl Db {
     /// The engine behind this handle.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and then writes fails
+    /// with SQLITE_BUSY, without waiting, when another connection wrote in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// The connection pool, for the modules of this crate.

@@ -28,7 +28,7 @@ pub use mime::{
 };
 pub use model::{
     DateRange, FailureDetail, Policy, PolicyResult, PolicyType, Report, ResultType, ResultTypeInfo, Summary,
-    Warning, WarningCode,
+    TALLY_SUCCESS, TALLY_UNCLASSIFIED, Warning, WarningCode,
 };
 pub use parse::{ParseError, ParseHint, parse_json, parse_json_with_hint};
 

@@ -80,7 +80,44 @@ impl Report {
     pub fn has_warning(&self, code: WarningCode) -> bool {
         self.warnings.iter().any(|w| w.code == code)
     }
+
+    /// Sessions per outcome, over all policies: [`TALLY_SUCCESS`] for the successful
+    /// sessions, each failure detail's result type (wire name) for its sessions, and
+    /// [`TALLY_UNCLASSIFIED`] for failures that no failure detail accounts for. Outcomes
+    /// with zero sessions are left out; the order is stable (success, then result types in
+    /// order of first appearance, then unclassified).
+    pub fn tallies(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        let mut add = |key: &str, n: u64| {
+            if n == 0 {
+                return;
+            }
+            match out.iter_mut().find(|(k, _)| k == key) {
+                Some((_, total)) => *total = total.saturating_add(n),
+                None => out.push((key.to_owned(), n)),
+            }
+        };
+        add(TALLY_SUCCESS, self.total_successful_sessions());
+        let mut unclassified = 0u64;
+        for p in &self.policies {
+            for d in &p.failure_details {
+                add(d.result_type.as_str(), d.failed_session_count);
+            }
+            unclassified = unclassified.saturating_add(
+                p.summary
+                    .total_failure_session_count
+                    .saturating_sub(p.failure_details_sum()),
+            );
+        }
+        add(TALLY_UNCLASSIFIED, unclassified);
+        out
+    }
 }
+
+/// The [`Report::tallies`] key of successful sessions.
+pub const TALLY_SUCCESS: &str = "success";
+/// The [`Report::tallies`] key of failed sessions without a failure detail.
+pub const TALLY_UNCLASSIFIED: &str = "unclassified";
 
 /// Lower-case a domain name and strip surrounding whitespace and one
 /// trailing dot.

@@ -745,9 +745,9 @@ fn find_variant<'a>(
 /// Whether two keys are equal ignoring ASCII case and the separators
 /// `-`, `_`, `.` and space (so `start_datetime` matches `start-datetime`).
 fn same_key(a: &str, b: &str) -> bool {
-    fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
-        s.chars()
-            .filter(|c| !matches!(c, '-' | '_' | ' ' | '.'))
+    fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(|c| !matches!(c, b'-' | b'_' | b' ' | b'.'))
             .map(|c| c.to_ascii_lowercase())
     }
     folded(a).eq(folded(b))
@@ -771,25 +771,42 @@ fn get_string(
     ctx: &mut Ctx,
 ) -> Option<String> {
     let value = lookup(obj, key, aliases, path, ctx)?;
-    let text = scalar_to_string(value, &join_path(path, key), ctx)?;
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    let text = scalar_to_string(value, &|| join_path(path, key), ctx)?;
+    trimmed_owned(text)
 }
 
-fn scalar_to_string(value: &Value, path: &str, ctx: &mut Ctx) -> Option<String> {
+/// `text` without surrounding white space, `None` when that leaves nothing;
+/// allocates only when there is something to trim.
+fn trimmed_owned(text: String) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == text.len() {
+        Some(text)
+    } else {
+        Some(trimmed.to_owned())
+    }
+}
+
+/// `path` builds the field's JSON path, only when a warning needs it.
+fn scalar_to_string(value: &Value, path: &dyn Fn() -> String, ctx: &mut Ctx) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(_) | Value::Bool(_) => {
             ctx.warn(
                 WarningCode::UnexpectedType,
-                format!("{path} is a {} instead of a string; converted", json_type(value)),
+                format!(
+                    "{} is a {} instead of a string; converted",
+                    path(),
+                    json_type(value)
+                ),
             );
             Some(value.to_string())
         }
         other => {
             ctx.warn(
                 WarningCode::UnexpectedType,
-                format!("{path} is {} instead of a string; ignored", json_type(other)),
+                format!("{} is {} instead of a string; ignored", path(), json_type(other)),
             );
             None
         }
@@ -805,7 +822,7 @@ fn get_string_list(
     path: &str,
     ctx: &mut Ctx,
 ) -> Vec<String> {
-    let field_path = join_path(path, key);
+    let field_path = || join_path(path, key);
     let Some(value) = lookup(obj, key, aliases, path, ctx) else {
         return Vec::new();
     };
@@ -813,23 +830,20 @@ fn get_string_list(
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| scalar_to_string(item, &format!("{field_path}[{i}]"), ctx))
+            .filter_map(|(i, item)| scalar_to_string(item, &|| format!("{}[{i}]", field_path()), ctx))
             .collect(),
         Value::String(s) => {
             if !s.trim().is_empty() {
                 ctx.warn(
                     WarningCode::StringInsteadOfArray,
-                    format!("{field_path} is a string instead of an array"),
+                    format!("{} is a string instead of an array", field_path()),
                 );
             }
             vec![s.clone()]
         }
         other => scalar_to_string(other, &field_path, ctx).into_iter().collect(),
     };
-    raw.into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+    raw.into_iter().filter_map(trimmed_owned).collect()
 }
 
 /// An IP address field: `(parsed, original text if it did not parse)`.
@@ -881,6 +895,9 @@ fn get_count(
     let Some(value) = lookup(obj, key, aliases, path, ctx) else {
         return Ok(None);
     };
+    if let Some(v) = value.as_u64() {
+        return Ok(Some(v));
+    }
     let field_path = join_path(path, key);
     let invalid = || ParseError::InvalidCount {
         path: field_path.clone(),
@@ -892,9 +909,6 @@ fn get_count(
     };
     let count = match value {
         Value::Number(n) => {
-            if let Some(v) = n.as_u64() {
-                return Ok(Some(v));
-            }
             if n.as_i64().is_some_and(|v| v < 0) {
                 return Err(negative());
             }

@@ -116,6 +116,9 @@ warning_codes! {
     /// Another report part of the same message could not be parsed; this
     /// report was still read.
     OtherPartRejected => "other-part-rejected",
+    /// The report's `policy-domain` is not the domain of the address it was
+    /// sent to (or is not one of the receiving organisation's domains).
+    PolicyDomainMismatch => "policy-domain-mismatch",
     /// The warning list was cut short; the message says how many were
     /// dropped.
     TooManyWarnings => "too-many-warnings",
