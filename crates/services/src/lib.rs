@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod dns;
 pub mod domains;
 pub mod error;
+pub mod intake;
 pub mod invites;
 pub mod mail;
 pub mod tenancy;

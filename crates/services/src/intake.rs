@@ -1,0 +1,898 @@
+//! TLS report intake (RFC 8460): what the SMTP listener, the HTTPS endpoint and
+//! `moat import` all call.
+//!
+//! Every message is stored raw (gzip-compressed, with its envelope) and committed before it
+//! is parsed; only then does a sender get its 250/201. Parsing runs off the async executor,
+//! is lenient (every tolerated quirk becomes a warning on the report) and never loses the
+//! input: a message that cannot be parsed or attributed stays stored, flagged, and can be
+//! parsed again (`moat reparse`) once the parser or the domain list changes.
+//!
+//! Attribution: a report sent to `tlsrpt+D@<reports domain>` belongs to the organization
+//! that has D; its `policy-domain` is cross-checked (a mismatch is a warning). Without a
+//! per-domain address (HTTPS, import), the `policy-domain` decides.
+
+use crate::{Error, Result, Services};
+use moat_domain::{
+    hosting::{DomainKind, DomainName},
+    views::{
+        DomainId, FailureDetailView, OrgId, PolicyResultView, RawReportView, ReportDetail, ReportView,
+        ReportWarningView,
+    },
+};
+use moat_store::reports::{
+    self as store, NewFailure, NewPolicyResult, NewRaw, NewReport, RawInserted, RawOutcome, Stored,
+};
+use moat_tlsrpt::{Limits, ParseHint, Report, Warning, WarningCode};
+use sha2::{Digest, Sha256};
+use std::{io::Write, sync::Arc};
+
+/// Largest message or POST body accepted, bytes (SMTP `SIZE`, HTTP body limit).
+pub const MAX_MESSAGE_BYTES: usize = 10 << 20;
+
+/// Decompression caps for reports (output size and zip entries).
+pub fn limits() -> Limits {
+    Limits {
+        max_output_bytes: 32 << 20,
+        max_zip_entries: 16,
+    }
+}
+
+/// How a report reached Moat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The receive-only SMTP listener.
+    Smtp,
+    /// `POST /v1/tlsrpt`.
+    Https,
+    /// `moat import`.
+    Import,
+}
+
+impl Channel {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Smtp => "smtp",
+            Channel::Https => "https",
+            Channel::Import => "import",
+        }
+    }
+}
+
+/// A message or POST body as received, with its envelope.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// How it arrived.
+    pub channel: Channel,
+    /// Peer address (`ip:port`).
+    pub peer: Option<String>,
+    /// SMTP HELO name.
+    pub helo: Option<String>,
+    /// SMTP envelope sender.
+    pub mail_from: Option<String>,
+    /// SMTP envelope recipients (already checked with [`Services::report_recipient`]).
+    pub rcpt_to: Vec<String>,
+    /// Arrived over TLS.
+    pub tls: bool,
+    /// HTTP Content-Type.
+    pub content_type: Option<String>,
+    /// The imported file's name.
+    pub file_name: Option<String>,
+    /// `moat import --org`: reports for domains nobody has yet add them to this
+    /// organization as reporting-only.
+    pub org_hint: Option<OrgId>,
+    /// The bytes.
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl Incoming {
+    /// A message of `channel` with nothing but its bytes.
+    pub fn new(channel: Channel, bytes: Vec<u8>) -> Self {
+        Self {
+            channel,
+            peer: None,
+            helo: None,
+            mail_from: None,
+            rcpt_to: Vec::new(),
+            tls: false,
+            content_type: None,
+            file_name: None,
+            org_hint: None,
+            bytes: Arc::new(bytes),
+        }
+    }
+}
+
+/// One report of a message, as `moat import --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReportSummary {
+    /// `report-id`.
+    pub report_id: String,
+    /// `organization-name`.
+    pub organization_name: String,
+    /// The policy domain it was filed under.
+    pub policy_domain: String,
+    /// Successful sessions.
+    pub total_successful_session_count: u64,
+    /// Failed sessions.
+    pub total_failure_session_count: u64,
+    /// Number of failure details.
+    pub failure_details: usize,
+    /// Whether it had been received before (counted, not stored again).
+    pub duplicate: bool,
+}
+
+/// What became of a received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Parsed and stored (some or all reports may be duplicates).
+    Stored {
+        /// The reports.
+        reports: Vec<ReportSummary>,
+        /// Reports that could not be attributed, with the reason.
+        unattributed: Vec<String>,
+    },
+    /// Not an acceptable report; kept and flagged.
+    Rejected(String),
+    /// A report, but for no domain Moat has; kept and flagged.
+    Unattributed(String),
+    /// These exact bytes were received before; nothing new.
+    Repeated {
+        /// The first delivery's status.
+        status: String,
+        /// Its error.
+        error: Option<String>,
+    },
+    /// Stored raw, but the database failed while parsing it; the background sweep will
+    /// finish the job.
+    Deferred,
+}
+
+impl Outcome {
+    /// Whether every report in it had been received before.
+    pub fn is_duplicate(&self) -> bool {
+        match self {
+            Outcome::Stored { reports, .. } => !reports.is_empty() && reports.iter().all(|r| r.duplicate),
+            Outcome::Repeated { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The result of [`Services::receive_report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The raw message's id.
+    pub raw_id: i64,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+/// Verdict on an SMTP recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A report address: the generic one (`None`) or a domain's.
+    Accept(Option<DomainName>),
+    /// Not an address of ours (no relaying).
+    NotOurs,
+    /// Our report address for a domain Moat does not have.
+    UnknownDomain(String),
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The domain of a per-domain report address `tlsrpt+<domain>@<reports domain>`, `Some(None)`
+/// for the generic `tlsrpt@` / `postmaster@`, `None` for anything else.
+pub fn parse_report_address(address: &str, reports_mail_domain: &str) -> Option<Option<String>> {
+    let address = address.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, domain) = address.rsplit_once('@')?;
+    if !domain
+        .trim_end_matches('.')
+        .eq_ignore_ascii_case(reports_mail_domain)
+    {
+        return None;
+    }
+    let local = local.to_ascii_lowercase();
+    if local == "tlsrpt" || local == "postmaster" {
+        return Some(None);
+    }
+    let d = local.strip_prefix("tlsrpt+")?;
+    (!d.is_empty()).then(|| Some(d.to_owned()))
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3 + 64),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(bytes)?;
+    enc.finish()
+}
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(4 * MAX_MESSAGE_BYTES as u64)
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(anyhow::anyhow!("{e}"))
+}
+
+/// Parses on a blocking thread; a panic (there should be none) becomes a rejection.
+async fn parse_blocking(
+    bytes: Arc<Vec<u8>>,
+    channel: Channel,
+    hint: Option<String>,
+) -> Result<Vec<Report>, String> {
+    tokio::task::spawn_blocking(move || {
+        std::panic::catch_unwind(|| {
+            let limits = limits();
+            let result = match channel {
+                Channel::Smtp => moat_tlsrpt::parse_message(&bytes, &limits, hint.as_deref()),
+                Channel::Https | Channel::Import => moat_tlsrpt::parse_any(
+                    &bytes,
+                    &limits,
+                    &ParseHint {
+                        policy_domain: hint.clone(),
+                    },
+                ),
+            };
+            result.map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|_| {
+            Err("the parser failed on this input (a bug in Moat; the message is kept)".into())
+        })
+    })
+    .await
+    .unwrap_or_else(|_| Err("the parser failed on this input (a bug in Moat; the message is kept)".into()))
+    .and_then(|reports| {
+        if reports.is_empty() {
+            Err("no report in the message".into())
+        } else {
+            Ok(reports)
+        }
+    })
+}
+
+/// SHA-256 of the report without the parser's warnings: two deliveries of the same report
+/// hash the same even if one carried hints the other lacked.
+fn payload_hash(report: &Report) -> String {
+    let mut bare = report.clone();
+    bare.warnings.clear();
+    let json = serde_json::to_vec(&bare).unwrap_or_default();
+    hex_string(&Sha256::digest(&json))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn to_new_report(
+    report: &Report,
+    org: OrgId,
+    domain: DomainId,
+    policy_domain: &str,
+    extra: Option<Warning>,
+) -> NewReport {
+    let payload_sha256 = payload_hash(report);
+    let mut warnings: Vec<ReportWarningView> = report
+        .warnings
+        .iter()
+        .chain(extra.iter())
+        .map(|w| ReportWarningView {
+            code: w.code.as_str().to_owned(),
+            message: w.message.clone(),
+        })
+        .collect();
+    warnings.dedup();
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    NewReport {
+        org_id: org,
+        domain_id: domain,
+        report_id: report.report_id.clone(),
+        dedupe_key: if report.report_id.trim().is_empty() {
+            format!("sha256:{payload_sha256}")
+        } else {
+            report.report_id.clone()
+        },
+        organization_name: report.organization_name.clone(),
+        contact_info: report.contact_info.clone(),
+        policy_domain: policy_domain.to_owned(),
+        start_at: report.date_range.start,
+        end_at: report.date_range.end,
+        success_count: clamp(report.total_successful_sessions()),
+        failure_count: clamp(report.total_failure_sessions()),
+        warnings_json: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into()),
+        payload_sha256,
+        tallies: report.tallies().into_iter().map(|(k, n)| (k, clamp(n))).collect(),
+        policies: report
+            .policies
+            .iter()
+            .map(|p| NewPolicyResult {
+                policy_type: p.policy.policy_type.as_str().to_owned(),
+                policy_domain: p.policy.policy_domain.clone(),
+                policy_string_json: serde_json::to_string(&p.policy.policy_string)
+                    .unwrap_or_else(|_| "[]".into()),
+                mx_host_json: serde_json::to_string(&p.policy.mx_host).unwrap_or_else(|_| "[]".into()),
+                success_count: clamp(p.summary.total_successful_session_count),
+                failure_count: clamp(p.summary.total_failure_session_count),
+                failures: p
+                    .failure_details
+                    .iter()
+                    .map(|d| NewFailure {
+                        result_type: d.result_type.as_str().to_owned(),
+                        sending_mta_ip: d
+                            .sending_mta_ip
+                            .map(|ip| ip.to_string())
+                            .or_else(|| d.sending_mta_ip_raw.clone()),
+                        receiving_mx_hostname: d.receiving_mx_hostname.clone(),
+                        receiving_mx_helo: d.receiving_mx_helo.clone(),
+                        receiving_ip: d
+                            .receiving_ip
+                            .map(|ip| ip.to_string())
+                            .or_else(|| d.receiving_ip_raw.clone()),
+                        failed_session_count: clamp(d.failed_session_count),
+                        additional_information: d.additional_information.clone(),
+                        failure_reason_code: d.failure_reason_code.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Where one report goes.
+enum Target {
+    Domain {
+        org: OrgId,
+        domain: DomainId,
+        name: String,
+        warning: Option<Warning>,
+    },
+    Nowhere(String),
+}
+
+impl Services {
+    /// Whether SMTP mail for `address` is accepted: report addresses of Moat's report mail
+    /// domain only, and per-domain addresses only for domains Moat has.
+    pub async fn report_recipient(&self, address: &str) -> Result<Recipient> {
+        let Some(domain) = parse_report_address(address, &self.settings.hosting.reports_mail_domain) else {
+            return Ok(Recipient::NotOurs);
+        };
+        let Some(domain) = domain else {
+            return Ok(Recipient::Accept(None));
+        };
+        let Ok(name) = DomainName::parse(&domain) else {
+            return Ok(Recipient::UnknownDomain(domain));
+        };
+        match moat_store::domains::get_any_org(&self.db, name.as_str()).await? {
+            Some(_) => Ok(Recipient::Accept(Some(name))),
+            None => Ok(Recipient::UnknownDomain(name.as_str().to_owned())),
+        }
+    }
+
+    /// Stores a received message durably, then parses and files its reports.
+    ///
+    /// An `Err` means the message is **not** stored (the sender must retry: SMTP 451, HTTP
+    /// 503). Any `Ok` means it is committed, whatever the parser made of it.
+    pub async fn receive_report(&self, incoming: Incoming) -> Result<Receipt> {
+        let bytes = incoming.bytes.clone();
+        let (sha, body_gz) = tokio::task::spawn_blocking(move || {
+            let sha = hex_string(&Sha256::digest(bytes.as_slice()));
+            gzip(&bytes).map(|gz| (sha, gz))
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        let rcpt = incoming.rcpt_to.join("\n");
+        let inserted = store::insert_raw(
+            &self.db,
+            &NewRaw {
+                received_at: now(),
+                channel: incoming.channel.as_str(),
+                peer: incoming.peer.as_deref(),
+                helo: incoming.helo.as_deref(),
+                mail_from: incoming.mail_from.as_deref(),
+                rcpt_to: (!rcpt.is_empty()).then_some(rcpt.as_str()),
+                tls: incoming.tls,
+                content_type: incoming.content_type.as_deref(),
+                file_name: incoming.file_name.as_deref(),
+                org_hint: incoming.org_hint,
+                size: i64::try_from(incoming.bytes.len()).unwrap_or(i64::MAX),
+                sha256: &sha,
+                body_gz: &body_gz,
+            },
+        )
+        .await
+        // Whatever went wrong, nothing is stored: the sender must retry.
+        .map_err(|e| Error::Unavailable(anyhow::Error::new(e)))?;
+        metrics::counter!("moat_reports_received_total", "channel" => incoming.channel.as_str()).increment(1);
+        let raw_id = match inserted {
+            RawInserted::New(id) => id,
+            // Received before but not usable then: try again with this delivery's envelope
+            // (e.g. an import that now names the domain or the organization).
+            RawInserted::Again { id, status }
+                if matches!(status.as_str(), "rejected" | "unattributed")
+                    && (!incoming.rcpt_to.is_empty() || incoming.org_hint.is_some()) =>
+            {
+                store::set_raw_envelope(
+                    &self.db,
+                    id,
+                    (!rcpt.is_empty()).then_some(rcpt.as_str()),
+                    incoming.org_hint,
+                )
+                .await?;
+                id
+            }
+            RawInserted::Again { id, status } if status != "pending" => {
+                // A sender retrying the very same message: count it on its reports.
+                store::count_redelivery(&self.db, id).await?;
+                let error = store::raw(&self.db, id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|(r, _)| r.error);
+                return Ok(Receipt {
+                    raw_id: id,
+                    outcome: Outcome::Repeated { status, error },
+                });
+            }
+            RawInserted::Again { id, .. } => id,
+        };
+        let outcome = match self.process(raw_id, &incoming).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(raw_id, error = %e, "report stored raw, parsing deferred");
+                Outcome::Deferred
+            }
+        };
+        Ok(Receipt { raw_id, outcome })
+    }
+
+    /// Parses raw message `raw_id` (whose bytes and envelope are in `incoming`) and files
+    /// its reports, replacing whatever an earlier parse of it produced.
+    async fn process(&self, raw_id: i64, incoming: &Incoming) -> Result<Outcome> {
+        let recipient_domain = incoming.rcpt_to.iter().find_map(|r| {
+            parse_report_address(r, &self.settings.hosting.reports_mail_domain)
+                .flatten()
+                .and_then(|d| DomainName::parse(&d).ok())
+        });
+        let hint = recipient_domain.as_ref().map(|d| d.as_str().to_owned());
+        let t = now();
+        let reports = match parse_blocking(incoming.bytes.clone(), incoming.channel, hint).await {
+            Ok(r) => r,
+            Err(reason) => {
+                metrics::counter!("moat_reports_rejected_total").increment(1);
+                store::store_reports(
+                    &self.db,
+                    raw_id,
+                    t,
+                    &[],
+                    &RawOutcome {
+                        status: "rejected",
+                        error: Some(&reason),
+                        org_id: None,
+                    },
+                )
+                .await?;
+                return Ok(Outcome::Rejected(reason));
+            }
+        };
+
+        let mut new_reports = Vec::new();
+        let mut unattributed = Vec::new();
+        let mut summaries = Vec::new();
+        let mut org_of_raw = None;
+        for report in &reports {
+            match self
+                .target(report, recipient_domain.as_ref(), incoming.org_hint)
+                .await?
+            {
+                Target::Domain {
+                    org,
+                    domain,
+                    name,
+                    warning,
+                } => {
+                    org_of_raw.get_or_insert(org);
+                    summaries.push(ReportSummary {
+                        report_id: report.report_id.clone(),
+                        organization_name: report.organization_name.clone(),
+                        policy_domain: name.clone(),
+                        total_successful_session_count: report.total_successful_sessions(),
+                        total_failure_session_count: report.total_failure_sessions(),
+                        failure_details: report.policies.iter().map(|p| p.failure_details.len()).sum(),
+                        duplicate: false,
+                    });
+                    new_reports.push(to_new_report(report, org, domain, &name, warning));
+                }
+                Target::Nowhere(reason) => unattributed.push(reason),
+            }
+        }
+        let error = unattributed.join("; ");
+        if new_reports.is_empty() {
+            store::store_reports(
+                &self.db,
+                raw_id,
+                t,
+                &[],
+                &RawOutcome {
+                    status: "unattributed",
+                    error: Some(&error),
+                    org_id: None,
+                },
+            )
+            .await?;
+            return Ok(Outcome::Unattributed(error));
+        }
+        // Status first assumes new reports; corrected below if all were duplicates.
+        let stored = store::store_reports(
+            &self.db,
+            raw_id,
+            t,
+            &new_reports,
+            &RawOutcome {
+                status: "parsed",
+                error: (!error.is_empty()).then_some(error.as_str()),
+                org_id: org_of_raw,
+            },
+        )
+        .await?;
+        for (s, st) in summaries.iter_mut().zip(&stored) {
+            s.duplicate = matches!(st, Stored::Duplicate(_));
+        }
+        if stored.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
+            store::set_raw_status(&self.db, raw_id, "duplicate").await?;
+        }
+        let dup = stored
+            .iter()
+            .filter(|s| matches!(s, Stored::Duplicate(_)))
+            .count();
+        metrics::counter!("moat_reports_stored_total").increment((stored.len() - dup) as u64);
+        metrics::counter!("moat_reports_duplicate_total").increment(dup as u64);
+        Ok(Outcome::Stored {
+            reports: summaries,
+            unattributed,
+        })
+    }
+
+    /// Decides which organization and domain a report is filed under.
+    async fn target(
+        &self,
+        report: &Report,
+        recipient: Option<&DomainName>,
+        org_hint: Option<OrgId>,
+    ) -> Result<Target> {
+        let claimed = report
+            .policy_domains()
+            .into_iter()
+            .find_map(|d| DomainName::parse(&d).ok());
+        if let Some(rcpt) = recipient {
+            let Some(row) = moat_store::domains::get_any_org(&self.db, rcpt.as_str()).await? else {
+                return Ok(Target::Nowhere(format!(
+                    "{} is not a domain Moat has (any more)",
+                    rcpt.unicode()
+                )));
+            };
+            if let Some(claimed) = &claimed
+                && claimed != rcpt
+            {
+                // Filed under the claimed domain if the same organization has it.
+                if let Some(other) = moat_store::domains::get(&self.db, row.org_id, claimed.as_str()).await? {
+                    return Ok(Target::Domain {
+                        org: other.org_id,
+                        domain: other.id,
+                        name: other.name,
+                        warning: None,
+                    });
+                }
+                return Ok(Target::Domain {
+                    org: row.org_id,
+                    domain: row.id,
+                    name: row.name,
+                    warning: Some(Warning::new(
+                        WarningCode::PolicyDomainMismatch,
+                        format!(
+                            "the report is about {} but was sent to the report address of {}; filed under {}",
+                            claimed.unicode(),
+                            rcpt.unicode(),
+                            rcpt.unicode()
+                        ),
+                    )),
+                });
+            }
+            return Ok(Target::Domain {
+                org: row.org_id,
+                domain: row.id,
+                name: row.name,
+                warning: None,
+            });
+        }
+        let Some(claimed) = claimed else {
+            return Ok(Target::Nowhere(
+                "the report names no policy-domain and arrived without a per-domain address".into(),
+            ));
+        };
+        match moat_store::domains::get_any_org(&self.db, claimed.as_str()).await? {
+            Some(row) if org_hint.is_none_or(|o| o == row.org_id) => Ok(Target::Domain {
+                org: row.org_id,
+                domain: row.id,
+                name: row.name,
+                warning: None,
+            }),
+            Some(_) => Ok(Target::Nowhere(format!(
+                "{} belongs to another organization",
+                claimed.unicode()
+            ))),
+            None => match org_hint {
+                Some(org) => {
+                    let id = match moat_store::domains::insert(
+                        &self.db,
+                        org,
+                        claimed.as_str(),
+                        DomainKind::ReportingOnly.as_str(),
+                        now(),
+                        None,
+                    )
+                    .await
+                    {
+                        Ok(id) => {
+                            moat_store::audit::record(
+                                &self.db,
+                                Some(org),
+                                "cli",
+                                "domain.added",
+                                &format!(
+                                    "added {} (TLS reporting only) from an imported report",
+                                    claimed.unicode()
+                                ),
+                                now(),
+                            )
+                            .await?;
+                            id
+                        }
+                        // Added concurrently by another import of the same batch.
+                        Err(moat_store::StoreError::Conflict) => {
+                            match moat_store::domains::get(&self.db, org, claimed.as_str()).await? {
+                                Some(row) => row.id,
+                                None => {
+                                    return Ok(Target::Nowhere(format!(
+                                        "{} belongs to another organization",
+                                        claimed.unicode()
+                                    )));
+                                }
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    Ok(Target::Domain {
+                        org,
+                        domain: id,
+                        name: claimed.as_str().to_owned(),
+                        warning: None,
+                    })
+                }
+                None => Ok(Target::Nowhere(format!(
+                    "no organization has the domain {} (add it, or import with --org)",
+                    claimed.unicode()
+                ))),
+            },
+        }
+    }
+
+    /// Parses stored raw messages again (after a parser upgrade or once their domain was
+    /// added): those with one of `statuses` (every one when empty), or just `only`.
+    /// Returns (raw id, outcome) per message.
+    pub async fn reparse(&self, statuses: &[&str], only: Option<i64>) -> Result<Vec<(i64, Outcome)>> {
+        let mut out = Vec::new();
+        let ids = match only {
+            Some(id) => vec![id],
+            None => {
+                let mut all = Vec::new();
+                let mut after = 0;
+                loop {
+                    let batch = store::raw_ids(&self.db, statuses, after, 1000).await?;
+                    let Some(&last) = batch.last() else { break };
+                    after = last;
+                    all.extend(batch);
+                }
+                all
+            }
+        };
+        for id in ids {
+            let Some((row, body_gz)) = store::raw(&self.db, id).await? else {
+                return Err(Error::NotFound);
+            };
+            let bytes = tokio::task::spawn_blocking(move || gunzip(&body_gz))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+            let incoming = Incoming {
+                channel: match row.channel.as_str() {
+                    "smtp" => Channel::Smtp,
+                    "https" => Channel::Https,
+                    _ => Channel::Import,
+                },
+                peer: row.peer,
+                helo: row.helo,
+                mail_from: row.mail_from,
+                rcpt_to: row
+                    .rcpt_to
+                    .map(|r| r.lines().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                tls: row.tls,
+                content_type: row.content_type,
+                file_name: row.file_name,
+                org_hint: row.org_hint,
+                bytes: Arc::new(bytes),
+            };
+            out.push((id, self.process(id, &incoming).await?));
+        }
+        Ok(out)
+    }
+
+    /// Finishes raw messages whose parsing was deferred (database trouble right after they
+    /// were stored) and that are older than `min_age_secs`. Returns how many it handled.
+    pub async fn process_pending(&self, min_age_secs: i64) -> Result<usize> {
+        let ids = store::raw_pending_before(&self.db, now() - min_age_secs, 500).await?;
+        let mut n = 0;
+        for id in ids {
+            self.reparse(&[], Some(id)).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn warnings_of(json: &str) -> Vec<ReportWarningView> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn report_view(r: &store::ReportRow) -> ReportView {
+    ReportView {
+        id: r.id,
+        domain: r.domain.clone(),
+        display_domain: moat_domain::hosting::to_unicode(&r.domain),
+        report_id: r.report_id.clone(),
+        organization_name: r.organization_name.clone(),
+        contact_info: r.contact_info.clone(),
+        policy_domain: r.policy_domain.clone(),
+        channel: r.channel.clone(),
+        start_at: r.start_at,
+        end_at: r.end_at,
+        received_at: r.received_at,
+        total_successful_session_count: r.success_count,
+        total_failure_session_count: r.failure_count,
+        failure_details: r.detail_count,
+        warnings: warnings_of(&r.warnings_json),
+        duplicates: r.duplicates,
+    }
+}
+
+/// An organization's reports (of one domain when given), newest period first.
+pub async fn list(
+    svc: &Services,
+    scope: &crate::tenancy::OrgScope,
+    domain: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ReportView>> {
+    let domain_id = match domain {
+        Some(d) => {
+            let name = DomainName::parse(d).map_err(|_| Error::NotFound)?;
+            Some(
+                moat_store::domains::get(&svc.db, scope.org_id(), name.as_str())
+                    .await?
+                    .ok_or(Error::NotFound)?
+                    .id,
+            )
+        }
+        None => None,
+    };
+    let rows = store::list(&svc.db, scope.org_id(), domain_id, limit.clamp(1, 10_000)).await?;
+    Ok(rows.iter().map(report_view).collect())
+}
+
+/// One report with its policies, failure details and the message it came in.
+pub async fn detail(svc: &Services, scope: &crate::tenancy::OrgScope, id: i64) -> Result<ReportDetail> {
+    let row = store::get(&svc.db, scope.org_id(), id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let (policies, failures) = store::parts(&svc.db, row.id).await?;
+    let (raw, _) = store::raw(&svc.db, row.raw_id).await?.ok_or(Error::NotFound)?;
+    let policies = policies
+        .into_iter()
+        .map(|p| PolicyResultView {
+            policy_type: p.policy_type,
+            policy_domain: p.policy_domain,
+            policy_string: serde_json::from_str(&p.policy_string_json).unwrap_or_default(),
+            mx_host: serde_json::from_str(&p.mx_host_json).unwrap_or_default(),
+            total_successful_session_count: p.success_count,
+            total_failure_session_count: p.failure_count,
+            failure_details: failures
+                .iter()
+                .filter(|f| f.policy_position == p.position)
+                .map(|f| {
+                    let d = &f.failure;
+                    FailureDetailView {
+                        meaning: {
+                            let info = moat_tlsrpt::ResultType::from_wire(&d.result_type).describe();
+                            format!("{}: {}", info.title, info.meaning)
+                        },
+                        result_type: d.result_type.clone(),
+                        sending_mta_ip: d.sending_mta_ip.clone(),
+                        receiving_mx_hostname: d.receiving_mx_hostname.clone(),
+                        receiving_mx_helo: d.receiving_mx_helo.clone(),
+                        receiving_ip: d.receiving_ip.clone(),
+                        failed_session_count: d.failed_session_count,
+                        additional_information: d.additional_information.clone(),
+                        failure_reason_code: d.failure_reason_code.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ReportDetail {
+        report: report_view(&row),
+        policies,
+        raw: RawReportView {
+            id: raw.id,
+            channel: raw.channel,
+            received_at: raw.received_at,
+            peer: raw.peer,
+            mail_from: raw.mail_from,
+            rcpt_to: raw
+                .rcpt_to
+                .map(|r| r.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            tls: raw.tls,
+            size: raw.size,
+            deliveries: raw.deliveries,
+            status: raw.status,
+            error: raw.error,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_addresses() {
+        let d = "reports.moat.example";
+        assert_eq!(parse_report_address("tlsrpt@reports.moat.example", d), Some(None));
+        assert_eq!(
+            parse_report_address("<TLSRPT@Reports.Moat.Example.>", d),
+            Some(None)
+        );
+        assert_eq!(
+            parse_report_address("postmaster@reports.moat.example", d),
+            Some(None)
+        );
+        assert_eq!(
+            parse_report_address("tlsrpt+example.com@reports.moat.example", d),
+            Some(Some("example.com".into()))
+        );
+        assert_eq!(parse_report_address("tlsrpt+@reports.moat.example", d), None);
+        assert_eq!(parse_report_address("someone@reports.moat.example", d), None);
+        assert_eq!(parse_report_address("tlsrpt@example.org", d), None);
+        assert_eq!(parse_report_address("tlsrpt", d), None);
+    }
+
+    #[test]
+    fn gzip_round_trip() {
+        let data = b"hello hello hello".repeat(100);
+        assert_eq!(gunzip(&gzip(&data).unwrap()).unwrap(), data);
+    }
+}
