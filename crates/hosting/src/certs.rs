@@ -143,3 +143,22 @@ impl ResolvesServerCert for SniResolver {
         self.0.get(&name)
     }
 }
+
+/// For SMTP STARTTLS: the certificate for the SNI name when Moat serves it, else the
+/// reports host's (many SMTP clients send no SNI, or the MX name they looked up).
+#[derive(Debug)]
+pub struct FallbackResolver {
+    /// The certificates.
+    pub store: Arc<CertStore>,
+    /// The host whose certificate is presented by default.
+    pub default_host: String,
+}
+
+impl ResolvesServerCert for FallbackResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        hello
+            .server_name()
+            .and_then(|n| self.store.get(&n.trim_end_matches('.').to_ascii_lowercase()))
+            .or_else(|| self.store.get(&self.default_host))
+    }
+}

@@ -10,7 +10,7 @@ use hickory_server::{
     net::runtime::Time,
     proto::rr::{
         LowerName, Name, RData, Record,
-        rdata::{A, AAAA, NS, SOA, TXT},
+        rdata::{A, AAAA, MX, NS, SOA, TXT},
     },
     server::{Request, RequestHandler, ResponseHandler, ResponseInfo},
     store::in_memory::InMemoryZoneHandler,
@@ -30,6 +30,9 @@ pub struct ZoneConfig {
     pub ns_ips: Vec<IpAddr>,
     /// Addresses of the policy HTTPS servers (A/AAAA of every `mta-sts.D.<zone>`).
     pub policy_ips: Vec<IpAddr>,
+    /// The reports host (`reports.<zone>`) when it is inside the zone: it gets the policy
+    /// IPs (for HTTPS report POSTs) and an MX pointing at itself (for report mail).
+    pub reports_host: Option<String>,
 }
 
 /// TTL of the `_mta-sts` and `_smtp._tls` TXT records: short, so a new policy id reaches
@@ -91,6 +94,20 @@ pub fn build_catalog(cfg: &ZoneConfig, snap: &Snapshot, serial: u32) -> anyhow::
                 );
             }
         }
+    }
+    if let Some(host) = cfg.reports_host.as_deref().map(fqdn).transpose()?
+        && origin.zone_of(&host)
+    {
+        for ip in &cfg.policy_ips {
+            zh.upsert_mut(
+                Record::from_rdata(host.clone(), ADDRESS_TTL, address(*ip)),
+                serial,
+            );
+        }
+        zh.upsert_mut(
+            Record::from_rdata(host.clone(), ADDRESS_TTL, RData::MX(MX::new(10, host.clone()))),
+            serial,
+        );
     }
     for d in &snap.domains {
         let under = |kind: RecordKind| fqdn(&kind.target(&d.name, &cfg.zone));

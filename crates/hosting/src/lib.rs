@@ -109,7 +109,9 @@ impl Hosting {
                 bodies.insert(d.policy_host(), Bytes::clone(b));
             }
         }
-        let hosts: Vec<String> = bodies.keys().cloned().collect();
+        let mut hosts: Vec<String> = bodies.keys().cloned().collect();
+        // The reports host: HTTPS report POSTs and SMTP STARTTLS.
+        hosts.push(self.settings.reports_mail_domain.clone());
         // Certificates first, then bodies, then DNS: by the time a name resolves to us we
         // can complete its handshake and serve its body.
         self.certs.sync(&hosts, &self.ca);
@@ -162,6 +164,19 @@ impl DnsSockets {
     /// buffer is raised to [`UDP_RECV_BUFFER`] (capped by the kernel's `net.core.rmem_max`):
     /// with the default ~208 KiB, bursts overflowed it and queries were silently dropped.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<DnsSockets> {
+        // With port 0 the kernel picks a free UDP port whose TCP twin may be taken: retry.
+        let mut attempt = 0;
+        loop {
+            match Self::bind_once(addr).await {
+                Err(e) if addr.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse && attempt < 20 => {
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn bind_once(addr: SocketAddr) -> std::io::Result<DnsSockets> {
         let sock = socket2::Socket::new(
             socket2::Domain::for_address(addr),
             socket2::Type::DGRAM,

@@ -5,7 +5,7 @@
 use crate::certs::{CertStore, SniResolver};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::{
     Method, Request, Response, StatusCode,
     body::Incoming,
@@ -16,10 +16,45 @@ use hyper::{
 use hyper_util::rt::{TokioIo, TokioTimer};
 use moat_domain::mta_sts::POLICY_PATH;
 use rustls::ServerConfig;
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, pin::Pin, sync::Arc,
+    time::Duration,
+};
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+
+/// A response body of any kind (the policy's fixed bytes, or another service's stream).
+pub type AnyBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Answers the requests for one more host on this listener (the reports host, where
+/// senders `POST /v1/tlsrpt`): given the request and the peer address.
+pub type HostHandler = Arc<
+    dyn Fn(Request<Incoming>, SocketAddr) -> Pin<Box<dyn Future<Output = Response<AnyBody>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Another host served on the policy listener besides the `mta-sts.*` hosts.
+#[derive(Clone)]
+pub struct ExtraHost {
+    /// Its name (SNI), lowercase.
+    pub host: String,
+    /// Its request handler.
+    pub handler: HostHandler,
+}
+
+impl std::fmt::Debug for ExtraHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraHost")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+fn boxed(r: Response<Full<Bytes>>) -> Response<AnyBody> {
+    r.map(|b| b.map_err(|never| match never {}).boxed_unsync())
+}
 
 /// Policy bodies by policy host (`mta-sts.example.com`).
 pub type PolicyMap = Arc<ArcSwap<HashMap<String, Bytes>>>;
@@ -28,6 +63,20 @@ pub type PolicyMap = Arc<ArcSwap<HashMap<String, Bytes>>>;
 pub const MAX_CONNECTIONS: usize = 20_000;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The STARTTLS configuration of the SMTP listener: TLS 1.3 and 1.2, the certificate for
+/// the SNI name when Moat has one, else the reports host's.
+pub fn smtp_tls_config(certs: Arc<CertStore>, default_host: &str) -> anyhow::Result<Arc<ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(crate::certs::FallbackResolver {
+            store: certs,
+            default_host: default_host.to_ascii_lowercase(),
+        }));
+    Ok(Arc::new(cfg))
+}
 
 /// The TLS configuration: TLS 1.3 and 1.2 (nothing older), ring, certificates by SNI.
 pub fn tls_config(certs: Arc<CertStore>) -> anyhow::Result<Arc<ServerConfig>> {
@@ -90,12 +139,13 @@ pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     policies: PolicyMap,
+    extra: Option<ExtraHost>,
     token: CancellationToken,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = token.cancelled() => break,
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -113,6 +163,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let policies = policies.clone();
+        let extra = extra.clone();
         let token = token.clone();
         tokio::spawn(async move {
             let _permit = permit;
@@ -131,11 +182,22 @@ pub async fn serve(
             else {
                 return;
             };
+            let handler = extra.filter(|e| e.host == sni).map(|e| e.handler);
             let svc = service_fn(move |req: Request<Incoming>| {
-                let r = respond(&req, &sni, &policies.load());
-                metrics::counter!("moat_policy_requests_total", "status" => status_label(r.status()))
-                    .increment(1);
-                std::future::ready(Ok::<_, Infallible>(r))
+                let fut: Pin<Box<dyn Future<Output = Result<Response<AnyBody>, Infallible>> + Send>> =
+                    match &handler {
+                        Some(h) => {
+                            let f = h(req, peer);
+                            Box::pin(async move { Ok(f.await) })
+                        }
+                        None => {
+                            let r = respond(&req, &sni, &policies.load());
+                            metrics::counter!("moat_policy_requests_total", "status" => status_label(r.status()))
+                                .increment(1);
+                            Box::pin(std::future::ready(Ok(boxed(r))))
+                        }
+                    };
+                fut
             });
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
