@@ -43,6 +43,13 @@ enum Command {
     /// Show and change a domain's MTA-STS policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Import TLS reports from files or folders (.json, .json.gz, .gz, .zip, .eml, mbox).
+    Import(crate::reports_cli::ImportArgs),
+    /// Parse stored report messages again (after an upgrade, or once their domain exists).
+    Reparse(crate::reports_cli::ReparseArgs),
+    /// List and show received TLS reports.
+    #[command(subcommand)]
+    Reports(crate::reports_cli::ReportsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +206,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             policy(&svc, cmd).await
         }
+        Command::Import(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::reports_cli::import(&svc, args).await
+        }
+        Command::Reparse(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::reports_cli::reparse(&svc, args).await
+        }
+        Command::Reports(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::reports_cli::reports(&svc, cmd).await
+        }
     }
 }
 
@@ -227,7 +246,7 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn print_error(e: moat_services::Error) -> anyhow::Error {
+pub(crate) fn print_error(e: moat_services::Error) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
@@ -342,7 +361,11 @@ async fn user(svc: &Services, cmd: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn org_scope(svc: &Services, org: &str, action: Action) -> anyhow::Result<tenancy::OrgScope> {
+pub(crate) async fn org_scope(
+    svc: &Services,
+    org: &str,
+    action: Action,
+) -> anyhow::Result<tenancy::OrgScope> {
     let org = tenancy::operator_find_org(svc, org).await.map_err(print_error)?;
     tenancy::authorize(svc, &Actor::Operator, OrgId(org.id.0), action)
         .await

@@ -26,6 +26,7 @@ pub struct RawConfig {
     dns_addr: Option<String>,
     dns_ns: Option<String>,
     policy_addr: Option<String>,
+    smtp_addr: Option<String>,
     policy_ips: Option<String>,
     resolvers: Option<String>,
     reports_mail_domain: Option<String>,
@@ -78,8 +79,10 @@ pub struct Config {
     pub dns_addr: SocketAddr,
     /// Name servers announced at the zone apex.
     pub dns_ns: Vec<String>,
-    /// The policy HTTPS listener.
+    /// The policy HTTPS listener (also the reports host's `POST /v1/tlsrpt`).
     pub policy_addr: SocketAddr,
+    /// The receive-only SMTP listener for TLS reports.
+    pub smtp_addr: SocketAddr,
     /// Addresses the DNS answers for every `mta-sts.D.<zone>`.
     pub policy_ips: Vec<IpAddr>,
     /// Nameservers for record checks and MX lookups; empty = the system's.
@@ -139,6 +142,7 @@ impl RawConfig {
                 "dns_addr" => &mut raw.dns_addr,
                 "dns_ns" => &mut raw.dns_ns,
                 "policy_addr" => &mut raw.policy_addr,
+                "smtp_addr" => &mut raw.smtp_addr,
                 "policy_ips" => &mut raw.policy_ips,
                 "resolvers" => &mut raw.resolvers,
                 "reports_mail_domain" => &mut raw.reports_mail_domain,
@@ -208,6 +212,7 @@ impl RawConfig {
         };
         let dns_addr = addr("MOAT_DNS_ADDR", self.dns_addr.as_deref(), "127.0.0.1:5353")?;
         let policy_addr = addr("MOAT_POLICY_ADDR", self.policy_addr.as_deref(), "127.0.0.1:8443")?;
+        let smtp_addr = addr("MOAT_SMTP_ADDR", self.smtp_addr.as_deref(), "127.0.0.1:2525")?;
         let dns_ns = match self.dns_ns.as_deref() {
             Some(list) => list_of(list, |n| {
                 DomainName::parse(n)
@@ -244,13 +249,14 @@ impl RawConfig {
                 }
                 Some(url.to_string())
             }
-            None => None,
+            None => Some(format!("https://{reports_mail_domain}/v1/tlsrpt")),
         };
         Ok(Config {
             zone,
             dns_addr,
             dns_ns,
             policy_addr,
+            smtp_addr,
             policy_ips,
             resolvers,
             reports_mail_domain,

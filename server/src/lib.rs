@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod reports_cli;
 pub mod startup;
 pub mod telemetry;

@@ -72,6 +72,7 @@ pub struct Application {
     listener: TcpListener,
     dns: DnsSockets,
     policy_listener: TcpListener,
+    smtp_listener: TcpListener,
     hosting: Arc<Hosting>,
     router: axum::Router,
     services: Services,
@@ -94,6 +95,9 @@ impl Application {
         let policy_listener = TcpListener::bind(config.policy_addr)
             .await
             .with_context(|| format!("cannot listen on MOAT_POLICY_ADDR {}", config.policy_addr))?;
+        let smtp_listener = TcpListener::bind(config.smtp_addr)
+            .await
+            .with_context(|| format!("cannot listen on MOAT_SMTP_ADDR {}", config.smtp_addr))?;
         let zone_cfg = ZoneConfig {
             zone: config.zone.clone(),
             ns_names: config.dns_ns.clone(),
@@ -102,6 +106,7 @@ impl Application {
                 .into_iter()
                 .collect(),
             policy_ips: config.policy_ips.clone(),
+            reports_host: Some(config.reports_mail_domain.clone()),
         };
         let hosting = Hosting::start(
             &services.db,
@@ -135,6 +140,7 @@ impl Application {
             listener,
             dns,
             policy_listener,
+            smtp_listener,
             hosting,
             router,
             services,
@@ -164,6 +170,13 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The SMTP listener's bound address.
+    pub fn smtp_addr(&self) -> SocketAddr {
+        self.smtp_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
     /// The hosting state (tests read the local CA from it).
     pub fn hosting(&self) -> &Arc<Hosting> {
         &self.hosting
@@ -185,6 +198,7 @@ impl Application {
             listener,
             dns,
             policy_listener,
+            smtp_listener,
             hosting,
             router,
             services,
@@ -196,12 +210,27 @@ impl Application {
         let refresher = hosting.spawn_refresher(services.db.clone(), shutdown.clone());
         let dns_task = tokio::spawn(dns.serve(hosting.zone.clone(), shutdown.clone()));
         let tls = moat_hosting::policy::tls_config(hosting.certs.clone())?;
+        let reports_host = services.settings.hosting.reports_mail_domain.clone();
         let policy_task = tokio::spawn(moat_hosting::policy::serve(
             policy_listener,
             tls,
             hosting.policies.clone(),
+            Some(reports_host_handler(&services, &reports_host)),
             shutdown.clone(),
         ));
+        let mut smtp_cfg = moat_smtp::SmtpConfig::new(reports_host.clone());
+        smtp_cfg.tls = Some(moat_hosting::policy::smtp_tls_config(
+            hosting.certs.clone(),
+            &reports_host,
+        )?);
+        tracing::info!(smtp.addr = %smtp_listener.local_addr()?, "SMTP report listener is up");
+        let smtp_task = tokio::spawn(moat_smtp::serve(
+            smtp_listener,
+            Arc::new(smtp_cfg),
+            services.clone(),
+            shutdown.clone(),
+        ));
+        let sweeper = tokio::spawn(pending_reports(services.clone(), shutdown.clone()));
         let checker = tokio::spawn(domain_checks(services.clone(), shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(services, metrics, shutdown.clone()));
         let token = shutdown.clone();
@@ -216,10 +245,53 @@ impl Application {
         let _ = checker.await;
         let _ = refresher.await;
         let _ = policy_task.await;
+        let _ = smtp_task.await;
+        let _ = sweeper.await;
         if let Ok(Err(e)) = dns_task.await {
             tracing::warn!(error = %e, "DNS server shut down with an error");
         }
         Ok(())
+    }
+}
+
+/// The reports host on the policy listener: `POST /v1/tlsrpt` over TLS.
+fn reports_host_handler(services: &Services, host: &str) -> moat_hosting::policy::ExtraHost {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let router = http::tlsrpt::router(services.clone());
+    let handler: moat_hosting::policy::HostHandler = Arc::new(move |req, peer| {
+        let router = router.clone();
+        Box::pin(async move {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req.extensions_mut().insert(http::tlsrpt::ViaTls);
+            let response = match router.oneshot(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            response.map(|b| b.map_err(Into::into).boxed_unsync())
+        })
+    });
+    moat_hosting::policy::ExtraHost {
+        host: host.to_ascii_lowercase(),
+        handler,
+    }
+}
+
+/// Finishes report messages that were stored raw but whose parsing failed (the database
+/// went away in between): every 30 seconds, those older than a minute.
+async fn pending_reports(services: Services, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match services.process_pending(60).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "parsed deferred report messages"),
+            Err(e) => tracing::warn!(error = %e, "cannot parse deferred report messages: {e}"),
+        }
     }
 }
 

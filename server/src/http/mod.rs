@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod session_store;
+pub mod tlsrpt;
 
 use crate::metrics::Metrics;
 use app::{App, shell};
@@ -57,6 +58,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .route_service(tlsrpt::PATH, tlsrpt::router(state.services.clone()))
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
