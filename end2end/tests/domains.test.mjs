@@ -43,6 +43,7 @@ before(async () => {
     MOAT_RESOLVERS: nsd.addr,
     MOAT_DNS_ADDR: `127.0.0.1:${await freePort()}`,
     MOAT_POLICY_ADDR: `127.0.0.1:${await freePort()}`,
+    MOAT_SMTP_ADDR: `127.0.0.1:${await freePort()}`,
   });
   browser = await launchBrowser();
 });

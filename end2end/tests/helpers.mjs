@@ -35,6 +35,10 @@ export async function startMoat(env = {}) {
     ...process.env,
     MOAT_DATA_DIR: dataDir,
     MOAT_WEB_ADDR: `127.0.0.1:${port}`,
+    // Every listener on its own free port: test files run in parallel.
+    MOAT_DNS_ADDR: `127.0.0.1:${await freePort()}`,
+    MOAT_POLICY_ADDR: `127.0.0.1:${await freePort()}`,
+    MOAT_SMTP_ADDR: `127.0.0.1:${await freePort()}`,
     MOAT_SITE_ROOT: join(target, 'site'),
     MOAT_LOG: 'warn',
     ...env,

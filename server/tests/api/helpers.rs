@@ -12,6 +12,7 @@ pub struct TestApp {
     pub url: String,
     pub dns_addr: std::net::SocketAddr,
     pub policy_addr: std::net::SocketAddr,
+    pub smtp_addr: std::net::SocketAddr,
     pub db_url: String,
     pub data_dir: PathBuf,
     pub services: moat_services::Services,
@@ -41,6 +42,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         ("MOAT_WEB_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ("MOAT_DNS_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ("MOAT_POLICY_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("MOAT_SMTP_ADDR".to_string(), "127.0.0.1:0".to_string()),
         (
             "MOAT_SITE_ROOT".to_string(),
             data_dir.join("site").display().to_string(),
@@ -53,7 +55,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         .expect("valid config");
     let app = Application::build(config).await.expect("application builds");
     let url = format!("http://{}", app.web_addr());
-    let (dns_addr, policy_addr) = (app.dns_addr(), app.policy_addr());
+    let (dns_addr, policy_addr, smtp_addr) = (app.dns_addr(), app.policy_addr(), app.smtp_addr());
     let services = app.services().clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
@@ -61,6 +63,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         url,
         dns_addr,
         policy_addr,
+        smtp_addr,
         db_url: db.url.clone(),
         data_dir,
         services,
@@ -222,6 +225,7 @@ impl TestApp {
             ("MOAT_WEB_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("MOAT_DNS_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("MOAT_POLICY_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("MOAT_SMTP_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = RawConfig::load(None, env.into_iter())

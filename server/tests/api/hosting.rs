@@ -246,7 +246,9 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     .await;
     assert_eq!(
         tlsrpt,
-        ["v=TLSRPTv1; rua=mailto:tlsrpt+customer.test@reports.sts.moat.test"]
+        [
+            "v=TLSRPTv1; rua=mailto:tlsrpt+customer.test@reports.sts.moat.test,https://reports.sts.moat.test/v1/tlsrpt"
+        ]
     );
     let m = ask(
         app.dns_addr,

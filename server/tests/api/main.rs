@@ -5,4 +5,5 @@ mod cli;
 mod helpers;
 mod hosting;
 mod http;
+mod intake;
 mod tenancy;
