@@ -16,6 +16,10 @@ if [ "${1:-}" = --test ]; then
   command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
   command -v nsd >/dev/null 2>&1 || packages+=(nsd)
   command -v unbound >/dev/null 2>&1 || packages+=(unbound)
+  # Real report senders for the TLS-RPT interop test (swaks needs Perl's TLS modules for STARTTLS).
+  command -v msmtp >/dev/null 2>&1 || packages+=(msmtp)
+  command -v swaks >/dev/null 2>&1 || packages+=(swaks)
+  perl -MIO::Socket::SSL -MNet::SSLeay -e 1 2>/dev/null || packages+=(libio-socket-ssl-perl libnet-ssleay-perl)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "==> apt-get install ${packages[*]}"

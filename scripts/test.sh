@@ -31,3 +31,9 @@ node --test end2end/tests/
 
 echo "==> interop: unbound + nsd + postfix-mta-sts-resolver against moat serve"
 end2end/interop/mta-sts.sh
+
+echo "==> interop: tlsrpt-reporter, msmtp and swaks deliver TLS reports to moat serve"
+end2end/interop/tlsrpt.sh
+
+echo "==> fuzzing the report parser and the MIME extraction (short run)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
