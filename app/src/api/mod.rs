@@ -6,4 +6,5 @@ mod ctx;
 pub mod domains;
 pub mod invites;
 pub mod orgs;
+pub mod reports;
 pub mod session;

@@ -9,6 +9,7 @@ pub mod invite;
 pub mod not_found;
 pub mod org;
 pub mod orgs;
+pub mod reports;
 
 use leptos::prelude::*;
 

@@ -126,9 +126,13 @@ fn DomainsSummary(org: i64, can_manage: bool) -> impl IntoView {
         <section class="card" id="org-domains">
             <div class="card-head">
                 <h2>"Domains"</h2>
-                <A href=format!("/orgs/{org}/domains") attr:class="button small secondary">
-                    {if can_manage { "Manage domains" } else { "View domains" }}
-                </A>
+                <span>
+                    <A href=format!("/orgs/{org}/reports") attr:class="button small secondary">"TLS reports"</A>
+                    " "
+                    <A href=format!("/orgs/{org}/domains") attr:class="button small secondary">
+                        {if can_manage { "Manage domains" } else { "View domains" }}
+                    </A>
+                </span>
             </div>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
