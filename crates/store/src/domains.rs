@@ -190,7 +190,7 @@ pub async fn insert(
     .bind(name)
     .bind(kind)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(on_unique)?;
     if let Some(p) = first_policy {
@@ -248,14 +248,14 @@ pub async fn record_check(db: &Db, id: DomainId, state: &str, checks_json: &str,
     let mut tx = db.begin_write().await?;
     let old: Option<String> = sqlx::query_scalar("SELECT state FROM domains WHERE id = $1")
         .bind(id.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     sqlx::query("UPDATE domains SET state = $1, checks_json = $2, checked_at = $3 WHERE id = $4")
         .bind(state)
         .bind(checks_json)
         .bind(now)
         .bind(id.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if old.as_deref() != Some(state) {
         bump_generation(&mut tx).await?;
@@ -279,11 +279,11 @@ pub async fn delete(db: &Db, id: DomainId) -> Result<()> {
     let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM policy_versions WHERE domain_id = $1")
         .bind(id.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM domains WHERE id = $1")
         .bind(id.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     bump_generation(&mut tx).await?;
     tx.commit().await?;

@@ -51,7 +51,7 @@ pub async fn insert(db: &Db, new: &NewInvite<'_>) -> Result<InviteId> {
     .bind(new.org.0)
     .bind(new.email)
     .bind(new.now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO invites (org_id, email, role, token_hash, invited_by, created_at, expires_at)
@@ -64,7 +64,7 @@ pub async fn insert(db: &Db, new: &NewInvite<'_>) -> Result<InviteId> {
     .bind(new.invited_by.map(|u| u.0))
     .bind(new.now)
     .bind(new.expires_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     tx.commit().await?;
     Ok(InviteId(id))
@@ -102,7 +102,7 @@ pub async fn accept(db: &Db, invite: &InviteRow, user: UserId, now: i64) -> Resu
     )
     .bind(invite.id.0)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
@@ -112,7 +112,7 @@ pub async fn accept(db: &Db, invite: &InviteRow, user: UserId, now: i64) -> Resu
         sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
             .bind(invite.org_id.0)
             .bind(user.0)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let role = existing
         .and_then(|r| r.parse::<Role>().ok())
@@ -125,7 +125,7 @@ pub async fn accept(db: &Db, invite: &InviteRow, user: UserId, now: i64) -> Resu
     .bind(user.0)
     .bind(role.as_str())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     tx.commit().await?;
     Ok(true)

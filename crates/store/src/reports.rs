@@ -125,6 +125,10 @@ fn raw_row(r: &AnyRow) -> Result<RawRow> {
 /// Stores a received message durably (status `pending`). Identical bytes stored before are
 /// not stored again: their delivery count goes up instead.
 pub async fn insert_raw(db: &Db, raw: &NewRaw<'_>) -> Result<RawInserted> {
+    // An explicit transaction: only a successful COMMIT means stored (sqlx's `Any` driver
+    // returns a single-statement RETURNING row before PostgreSQL confirms the implicit
+    // commit).
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "INSERT INTO raw_reports
            (received_at, channel, peer, helo, mail_from, rcpt_to, tls, content_type, file_name,
@@ -146,8 +150,9 @@ pub async fn insert_raw(db: &Db, raw: &NewRaw<'_>) -> Result<RawInserted> {
     .bind(raw.size)
     .bind(raw.sha256)
     .bind(raw.body_gz)
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?;
+    tx.commit().await?;
     let id: i64 = row.try_get("id")?;
     let deliveries: i64 = row.try_get("deliveries")?;
     Ok(if deliveries > 1 {
@@ -385,7 +390,7 @@ pub async fn store_reports(
     .bind(outcome.org_id.map(|o| o.0))
     .bind(now)
     .bind(raw_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     tx.commit().await?;
     Ok(stored)
