@@ -279,15 +279,16 @@ fn reports_host_handler(services: &Services, host: &str) -> moat_hosting::policy
 }
 
 /// Finishes report messages that were stored raw but whose parsing failed (the database
-/// went away in between): every 30 seconds, those older than a minute.
+/// went away in between): every 10 seconds, those stored more than 15 seconds ago (a
+/// parse in progress finishes well within that).
 async fn pending_reports(services: Services, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match services.process_pending(60).await {
+        match services.process_pending(15).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(messages = n, "parsed deferred report messages"),
             Err(e) => tracing::warn!(error = %e, "cannot parse deferred report messages: {e}"),
