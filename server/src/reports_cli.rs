@@ -1,6 +1,7 @@
 //! `moat import`, `moat reparse` and `moat reports`: the CLI side of TLS report intake.
 
 use crate::cli::{org_scope, print_error};
+use futures::StreamExt;
 use moat_domain::Action;
 use moat_services::{
     Services,
@@ -181,6 +182,64 @@ fn file_result(file: String, outcome: &Outcome) -> FileResult {
     }
 }
 
+/// Inputs imported at once.
+const IMPORT_CONCURRENCY: usize = 8;
+
+fn rejected_file(file: String, error: String) -> FileResult {
+    FileResult {
+        file,
+        status: "rejected",
+        reports: Vec::new(),
+        error: Some(error),
+    }
+}
+
+/// Imports one file (an mbox gives several results); each result comes with the storage
+/// error, if the input could not be stored at all.
+async fn import_file(
+    svc: &Services,
+    path: &std::path::Path,
+    org_hint: Option<moat_domain::views::OrgId>,
+    rcpt_to: Vec<String>,
+) -> Vec<(FileResult, Option<String>)> {
+    let name = path.display().to_string();
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) => return vec![(rejected_file(name, format!("cannot read: {e}")), None)],
+    };
+    if bytes.len() > intake::MAX_MESSAGE_BYTES {
+        let e = format!(
+            "larger than the {} byte limit for one report message",
+            intake::MAX_MESSAGE_BYTES
+        );
+        return vec![(rejected_file(name, e), None)];
+    }
+    let messages = split_mbox(&bytes).unwrap_or_else(|| vec![bytes]);
+    let many = messages.len() > 1;
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, message) in messages.into_iter().enumerate() {
+        let label = if many {
+            format!("{name}#{}", i + 1)
+        } else {
+            name.clone()
+        };
+        let incoming = Incoming {
+            file_name: Some(label.clone()),
+            org_hint,
+            rcpt_to: rcpt_to.clone(),
+            ..Incoming::new(Channel::Import, message)
+        };
+        out.push(match svc.receive_report(incoming).await {
+            Ok(receipt) => (file_result(label, &receipt.outcome), None),
+            Err(e) => (
+                rejected_file(label, format!("not stored: {e}")),
+                Some(e.to_string()),
+            ),
+        });
+    }
+    out
+}
+
 /// `moat import`.
 pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
     let org_hint = match &args.org {
@@ -218,65 +277,20 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
     let (mut imported, mut duplicate, mut rejected) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     let mut failed = None;
-    for (n, path) in files.iter().enumerate() {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                rejected += 1;
-                emit(
-                    args.json,
-                    &FileResult {
-                        file: path.display().to_string(),
-                        status: "rejected",
-                        reports: Vec::new(),
-                        error: Some(format!("cannot read: {e}")),
-                    },
-                );
-                continue;
+    // Read, store and parse up to IMPORT_CONCURRENCY inputs at once (the database commits
+    // of several connections overlap); results are printed in input order.
+    let jobs = files.iter().map(|path| {
+        let rcpt_to = rcpt_to.clone();
+        async move { import_file(svc, path, org_hint, rcpt_to).await }
+    });
+    let mut results = futures::stream::iter(jobs).buffered(IMPORT_CONCURRENCY);
+    let mut done = 0;
+    while let Some(per_file) = results.next().await {
+        done += 1;
+        for (result, store_error) in per_file {
+            if let Some(e) = store_error {
+                failed = Some(e);
             }
-        };
-        if bytes.len() > intake::MAX_MESSAGE_BYTES {
-            rejected += 1;
-            emit(
-                args.json,
-                &FileResult {
-                    file: path.display().to_string(),
-                    status: "rejected",
-                    reports: Vec::new(),
-                    error: Some(format!(
-                        "larger than the {} byte limit for one report message",
-                        intake::MAX_MESSAGE_BYTES
-                    )),
-                },
-            );
-            continue;
-        }
-        let messages = split_mbox(&bytes).unwrap_or_else(|| vec![bytes]);
-        let many = messages.len() > 1;
-        for (i, message) in messages.into_iter().enumerate() {
-            let label = if many {
-                format!("{}#{}", path.display(), i + 1)
-            } else {
-                path.display().to_string()
-            };
-            let incoming = Incoming {
-                file_name: Some(label.clone()),
-                org_hint,
-                rcpt_to: rcpt_to.clone(),
-                ..Incoming::new(Channel::Import, message)
-            };
-            let result = match svc.receive_report(incoming).await {
-                Ok(receipt) => file_result(label, &receipt.outcome),
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    FileResult {
-                        file: label,
-                        status: "rejected",
-                        reports: Vec::new(),
-                        error: Some(format!("not stored: {e}")),
-                    }
-                }
-            };
             match result.status {
                 "imported" => imported += 1,
                 "duplicate" => duplicate += 1,
@@ -286,8 +300,7 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
         }
         if progress {
             eprint!(
-                "\r[{}/{}] imported {imported}, duplicate {duplicate}, rejected {rejected}",
-                n + 1,
+                "\r[{done}/{}] imported {imported}, duplicate {duplicate}, rejected {rejected}",
                 files.len()
             );
             let _ = std::io::stderr().flush();
