@@ -35,5 +35,8 @@ end2end/interop/mta-sts.sh
 echo "==> interop: tlsrpt-reporter, msmtp and swaks deliver TLS reports to moat serve"
 end2end/interop/tlsrpt.sh
 
+echo "==> fault test: PostgreSQL stopped during a burst of SMTP deliveries"
+end2end/interop/pg-fault.sh
+
 echo "==> fuzzing the report parser and the MIME extraction (short run)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
