@@ -1,7 +1,6 @@
 //! `moat import`, `moat reparse` and `moat reports`: the CLI side of TLS report intake.
 
 use crate::cli::{org_scope, print_error};
-use futures::StreamExt;
 use moat_domain::Action;
 use moat_services::{
     Services,
@@ -182,8 +181,8 @@ fn file_result(file: String, outcome: &Outcome) -> FileResult {
     }
 }
 
-/// Inputs imported at once.
-const IMPORT_CONCURRENCY: usize = 8;
+/// Files per batch (one database transaction).
+const IMPORT_BATCH: usize = 200;
 
 fn rejected_file(file: String, error: String) -> FileResult {
     FileResult {
@@ -194,50 +193,29 @@ fn rejected_file(file: String, error: String) -> FileResult {
     }
 }
 
-/// Imports one file (an mbox gives several results); each result comes with the storage
-/// error, if the input could not be stored at all.
-async fn import_file(
-    svc: &Services,
-    path: &std::path::Path,
-    org_hint: Option<moat_domain::views::OrgId>,
-    rcpt_to: Vec<String>,
-) -> Vec<(FileResult, Option<String>)> {
+/// Reads one file into the messages to import (an mbox gives several), or the reason it
+/// cannot be imported.
+async fn read_input(path: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, FileResult> {
     let name = path.display().to_string();
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,
-        Err(e) => return vec![(rejected_file(name, format!("cannot read: {e}")), None)],
+        Err(e) => return Err(rejected_file(name, format!("cannot read: {e}"))),
     };
     if bytes.len() > intake::MAX_MESSAGE_BYTES {
         let e = format!(
             "larger than the {} byte limit for one report message",
             intake::MAX_MESSAGE_BYTES
         );
-        return vec![(rejected_file(name, e), None)];
+        return Err(rejected_file(name, e));
     }
-    let messages = split_mbox(&bytes).unwrap_or_else(|| vec![bytes]);
-    let many = messages.len() > 1;
-    let mut out = Vec::with_capacity(messages.len());
-    for (i, message) in messages.into_iter().enumerate() {
-        let label = if many {
-            format!("{name}#{}", i + 1)
-        } else {
-            name.clone()
-        };
-        let incoming = Incoming {
-            file_name: Some(label.clone()),
-            org_hint,
-            rcpt_to: rcpt_to.clone(),
-            ..Incoming::new(Channel::Import, message)
-        };
-        out.push(match svc.receive_report(incoming).await {
-            Ok(receipt) => (file_result(label, &receipt.outcome), None),
-            Err(e) => (
-                rejected_file(label, format!("not stored: {e}")),
-                Some(e.to_string()),
-            ),
-        });
-    }
-    out
+    Ok(match split_mbox(&bytes) {
+        Some(messages) => messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (format!("{name}#{}", i + 1), m))
+            .collect(),
+        None => vec![(name, bytes)],
+    })
 }
 
 /// `moat import`.
@@ -277,20 +255,41 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
     let (mut imported, mut duplicate, mut rejected) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     let mut failed = None;
-    // Read, store and parse up to IMPORT_CONCURRENCY inputs at once (the database commits
-    // of several connections overlap); results are printed in input order.
-    let jobs = files.iter().map(|path| {
-        let rcpt_to = rcpt_to.clone();
-        async move { import_file(svc, path, org_hint, rcpt_to).await }
-    });
-    let mut results = futures::stream::iter(jobs).buffered(IMPORT_CONCURRENCY);
-    let mut done = 0;
-    while let Some(per_file) = results.next().await {
-        done += 1;
-        for (result, store_error) in per_file {
-            if let Some(e) = store_error {
-                failed = Some(e);
+    // Files are read, parsed and stored in batches: one database transaction per batch.
+    for (n, chunk) in files.chunks(IMPORT_BATCH).enumerate() {
+        let mut inputs = Vec::new();
+        let mut early = Vec::new();
+        for path in chunk {
+            match read_input(path).await {
+                Ok(messages) => inputs.extend(messages),
+                Err(r) => early.push(r),
             }
+        }
+        let labels: Vec<String> = inputs.iter().map(|(l, _)| l.clone()).collect();
+        let items: Vec<Incoming> = inputs
+            .into_iter()
+            .map(|(label, bytes)| Incoming {
+                file_name: Some(label),
+                org_hint,
+                rcpt_to: rcpt_to.clone(),
+                ..Incoming::new(Channel::Import, bytes)
+            })
+            .collect();
+        let results: Vec<FileResult> = match svc.receive_batch(items).await {
+            Ok(receipts) => labels
+                .into_iter()
+                .zip(receipts)
+                .map(|(label, r)| file_result(label, &r.outcome))
+                .collect(),
+            Err(e) => {
+                failed = Some(e.to_string());
+                labels
+                    .into_iter()
+                    .map(|label| rejected_file(label, format!("not stored: {e}")))
+                    .collect()
+            }
+        };
+        for result in early.into_iter().chain(results) {
             match result.status {
                 "imported" => imported += 1,
                 "duplicate" => duplicate += 1,
@@ -300,7 +299,8 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
         }
         if progress {
             eprint!(
-                "\r[{done}/{}] imported {imported}, duplicate {duplicate}, rejected {rejected}",
+                "\r[{}/{}] imported {imported}, duplicate {duplicate}, rejected {rejected}",
+                (n * IMPORT_BATCH + chunk.len()).min(files.len()),
                 files.len()
             );
             let _ = std::io::stderr().flush();

@@ -231,33 +231,11 @@ async fn parse_blocking(
     hint: Option<String>,
 ) -> Result<Vec<Report>, String> {
     tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(|| {
-            let limits = limits();
-            let result = match channel {
-                Channel::Smtp => moat_tlsrpt::parse_message(&bytes, &limits, hint.as_deref()),
-                Channel::Https | Channel::Import => moat_tlsrpt::parse_any(
-                    &bytes,
-                    &limits,
-                    &ParseHint {
-                        policy_domain: hint.clone(),
-                    },
-                ),
-            };
-            result.map_err(|e| e.to_string())
-        })
-        .unwrap_or_else(|_| {
-            Err("the parser failed on this input (a bug in Moat; the message is kept)".into())
-        })
+        std::panic::catch_unwind(|| parse_sync(&bytes, channel, hint.as_deref()))
+            .unwrap_or_else(|_| Err(PARSER_BUG.into()))
     })
     .await
-    .unwrap_or_else(|_| Err("the parser failed on this input (a bug in Moat; the message is kept)".into()))
-    .and_then(|reports| {
-        if reports.is_empty() {
-            Err("no report in the message".into())
-        } else {
-            Ok(reports)
-        }
-    })
+    .unwrap_or_else(|_| Err(PARSER_BUG.into()))
 }
 
 /// SHA-256 of the report without the parser's warnings: two deliveries of the same report
@@ -349,6 +327,37 @@ fn to_new_report(
                     .collect(),
             })
             .collect(),
+    }
+}
+
+/// The reports of one message, filed.
+#[derive(Debug, Default)]
+struct Attributed {
+    reports: Vec<NewReport>,
+    summaries: Vec<ReportSummary>,
+    unattributed: Vec<String>,
+    org: Option<OrgId>,
+}
+
+const PARSER_BUG: &str = "the parser failed on this input (a bug in Moat; the message is kept)";
+
+/// Parses one message's bytes as they arrived on `channel`.
+fn parse_sync(bytes: &[u8], channel: Channel, hint: Option<&str>) -> Result<Vec<Report>, String> {
+    let limits = limits();
+    let result = match channel {
+        Channel::Smtp => moat_tlsrpt::parse_message(bytes, &limits, hint),
+        Channel::Https | Channel::Import => moat_tlsrpt::parse_any(
+            bytes,
+            &limits,
+            &ParseHint {
+                policy_domain: hint.map(str::to_owned),
+            },
+        ),
+    };
+    match result {
+        Ok(r) if r.is_empty() => Err("no report in the message".into()),
+        Ok(r) => Ok(r),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -463,11 +472,7 @@ impl Services {
     /// Parses raw message `raw_id` (whose bytes and envelope are in `incoming`) and files
     /// its reports, replacing whatever an earlier parse of it produced.
     async fn process(&self, raw_id: i64, incoming: &Incoming) -> Result<Outcome> {
-        let recipient_domain = incoming.rcpt_to.iter().find_map(|r| {
-            parse_report_address(r, &self.settings.hosting.reports_mail_domain)
-                .flatten()
-                .and_then(|d| DomainName::parse(&d).ok())
-        });
+        let recipient_domain = self.recipient_domain(incoming);
         let hint = recipient_domain.as_ref().map(|d| d.as_str().to_owned());
         let t = now();
         let reports = match parse_blocking(incoming.bytes.clone(), incoming.channel, hint).await {
@@ -490,36 +495,14 @@ impl Services {
             }
         };
 
-        let mut new_reports = Vec::new();
-        let mut unattributed = Vec::new();
-        let mut summaries = Vec::new();
-        let mut org_of_raw = None;
-        for report in &reports {
-            match self
-                .target(report, recipient_domain.as_ref(), incoming.org_hint)
-                .await?
-            {
-                Target::Domain {
-                    org,
-                    domain,
-                    name,
-                    warning,
-                } => {
-                    org_of_raw.get_or_insert(org);
-                    summaries.push(ReportSummary {
-                        report_id: report.report_id.clone(),
-                        organization_name: report.organization_name.clone(),
-                        policy_domain: name.clone(),
-                        total_successful_session_count: report.total_successful_sessions(),
-                        total_failure_session_count: report.total_failure_sessions(),
-                        failure_details: report.policies.iter().map(|p| p.failure_details.len()).sum(),
-                        duplicate: false,
-                    });
-                    new_reports.push(to_new_report(report, org, domain, &name, warning));
-                }
-                Target::Nowhere(reason) => unattributed.push(reason),
-            }
-        }
+        let Attributed {
+            reports: new_reports,
+            mut summaries,
+            unattributed,
+            org: org_of_raw,
+        } = self
+            .attribute(&reports, recipient_domain.as_ref(), incoming.org_hint)
+            .await?;
         let error = unattributed.join("; ");
         if new_reports.is_empty() {
             store::store_reports(
@@ -565,6 +548,180 @@ impl Services {
             reports: summaries,
             unattributed,
         })
+    }
+
+    /// The domain of the first per-domain report address among the recipients.
+    fn recipient_domain(&self, incoming: &Incoming) -> Option<DomainName> {
+        incoming.rcpt_to.iter().find_map(|r| {
+            parse_report_address(r, &self.settings.hosting.reports_mail_domain)
+                .flatten()
+                .and_then(|d| DomainName::parse(&d).ok())
+        })
+    }
+
+    /// Files every report of one message: the rows to store and what to tell the sender.
+    async fn attribute(
+        &self,
+        reports: &[Report],
+        recipient: Option<&DomainName>,
+        org_hint: Option<OrgId>,
+    ) -> Result<Attributed> {
+        let mut out = Attributed::default();
+        for report in reports {
+            match self.target(report, recipient, org_hint).await? {
+                Target::Domain {
+                    org,
+                    domain,
+                    name,
+                    warning,
+                } => {
+                    out.org.get_or_insert(org);
+                    out.summaries.push(ReportSummary {
+                        report_id: report.report_id.clone(),
+                        organization_name: report.organization_name.clone(),
+                        policy_domain: name.clone(),
+                        total_successful_session_count: report.total_successful_sessions(),
+                        total_failure_session_count: report.total_failure_sessions(),
+                        failure_details: report.policies.iter().map(|p| p.failure_details.len()).sum(),
+                        duplicate: false,
+                    });
+                    out.reports
+                        .push(to_new_report(report, org, domain, &name, warning));
+                }
+                Target::Nowhere(reason) => out.unattributed.push(reason),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores and files many messages at once (bulk import): every message is parsed
+    /// first, then all are written in one transaction — raw message first, then its reports,
+    /// as [`Services::receive_report`] does one by one. An `Err` means none is stored.
+    pub async fn receive_batch(&self, items: Vec<Incoming>) -> Result<Vec<Receipt>> {
+        let hints: Vec<Option<DomainName>> = items.iter().map(|i| self.recipient_domain(i)).collect();
+        let work: Vec<(Arc<Vec<u8>>, Channel, Option<String>)> = items
+            .iter()
+            .zip(&hints)
+            .map(|(i, h)| {
+                (
+                    i.bytes.clone(),
+                    i.channel,
+                    h.as_ref().map(|d| d.as_str().to_owned()),
+                )
+            })
+            .collect();
+        let prepared = tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|(bytes, channel, hint)| {
+                    let sha = hex_string(&Sha256::digest(bytes.as_slice()));
+                    let gz = gzip(&bytes)?;
+                    let parsed = std::panic::catch_unwind(|| parse_sync(&bytes, channel, hint.as_deref()))
+                        .unwrap_or_else(|_| Err(PARSER_BUG.into()));
+                    Ok((sha, gz, parsed))
+                })
+                .collect::<std::io::Result<Vec<_>>>()
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+
+        let t = now();
+        let mut filed = Vec::with_capacity(items.len());
+        for ((incoming, hint), (_, _, parsed)) in items.iter().zip(&hints).zip(&prepared) {
+            filed.push(match parsed {
+                Ok(reports) => Ok(self.attribute(reports, hint.as_ref(), incoming.org_hint).await?),
+                Err(reason) => Err(reason.clone()),
+            });
+        }
+        let rcpts: Vec<String> = items.iter().map(|i| i.rcpt_to.join("\n")).collect();
+        let batch: Vec<store::BatchItem<'_>> = items
+            .iter()
+            .zip(&prepared)
+            .zip(&filed)
+            .zip(&rcpts)
+            .map(|(((incoming, (sha, gz, _)), filed), rcpt)| {
+                let raw = NewRaw {
+                    received_at: t,
+                    channel: incoming.channel.as_str(),
+                    peer: incoming.peer.as_deref(),
+                    helo: incoming.helo.as_deref(),
+                    mail_from: incoming.mail_from.as_deref(),
+                    rcpt_to: (!rcpt.is_empty()).then_some(rcpt.as_str()),
+                    tls: incoming.tls,
+                    content_type: incoming.content_type.as_deref(),
+                    file_name: incoming.file_name.as_deref(),
+                    org_hint: incoming.org_hint,
+                    size: i64::try_from(incoming.bytes.len()).unwrap_or(i64::MAX),
+                    sha256: sha,
+                    body_gz: gz,
+                };
+                match filed {
+                    Err(reason) => store::BatchItem {
+                        raw,
+                        reports: Vec::new(),
+                        status: "rejected",
+                        error: Some(reason.clone()),
+                        org_id: None,
+                    },
+                    Ok(a) if a.reports.is_empty() => store::BatchItem {
+                        raw,
+                        reports: Vec::new(),
+                        status: "unattributed",
+                        error: Some(a.unattributed.join("; ")),
+                        org_id: None,
+                    },
+                    Ok(a) => store::BatchItem {
+                        raw,
+                        reports: a.reports.clone(),
+                        status: "parsed",
+                        error: (!a.unattributed.is_empty()).then(|| a.unattributed.join("; ")),
+                        org_id: a.org,
+                    },
+                }
+            })
+            .collect();
+        let stored = store::ingest_batch(&self.db, t, &batch)
+            .await
+            .map_err(|e| Error::Unavailable(anyhow::Error::new(e)))?;
+        metrics::counter!("moat_reports_received_total", "channel" => "import").increment(items.len() as u64);
+
+        let mut receipts = Vec::with_capacity(items.len());
+        for ((incoming, st), filed) in items.iter().zip(stored).zip(filed) {
+            let receipt = match st.raw {
+                // Stored before but unusable then, and this import says more: file it anew.
+                RawInserted::Again { status, .. }
+                    if matches!(status.as_str(), "rejected" | "unattributed")
+                        && (!incoming.rcpt_to.is_empty() || incoming.org_hint.is_some()) =>
+                {
+                    self.receive_report(incoming.clone()).await?
+                }
+                RawInserted::Again { id, status } => {
+                    let error = store::raw(&self.db, id).await?.and_then(|(r, _)| r.error);
+                    Receipt {
+                        raw_id: id,
+                        outcome: Outcome::Repeated { status, error },
+                    }
+                }
+                RawInserted::New(id) => Receipt {
+                    raw_id: id,
+                    outcome: match filed {
+                        Err(reason) => Outcome::Rejected(reason),
+                        Ok(a) if a.reports.is_empty() => Outcome::Unattributed(a.unattributed.join("; ")),
+                        Ok(mut a) => {
+                            for (s, r) in a.summaries.iter_mut().zip(&st.reports) {
+                                s.duplicate = matches!(r, Stored::Duplicate(_));
+                            }
+                            Outcome::Stored {
+                                reports: a.summaries,
+                                unattributed: a.unattributed,
+                            }
+                        }
+                    },
+                },
+            };
+            receipts.push(receipt);
+        }
+        Ok(receipts)
     }
 
     /// Decides which organization and domain a report is filed under.

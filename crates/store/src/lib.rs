@@ -160,6 +160,10 @@ impl Db {
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA busy_timeout = 5000",
+                            // Reads through a memory map, and a bigger page cache: every commit
+                            // of another connection invalidates this one's cache in WAL mode.
+                            "PRAGMA mmap_size = 268435456",
+                            "PRAGMA cache_size = -32768",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }

@@ -129,6 +129,12 @@ pub async fn insert_raw(db: &Db, raw: &NewRaw<'_>) -> Result<RawInserted> {
     // returns a single-statement RETURNING row before PostgreSQL confirms the implicit
     // commit).
     let mut tx = db.begin_write().await?;
+    let inserted = insert_raw_tx(&mut tx, raw).await?;
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+async fn insert_raw_tx(tx: &mut Transaction<'static, Any>, raw: &NewRaw<'_>) -> Result<RawInserted> {
     let row = sqlx::query(
         "INSERT INTO raw_reports
            (received_at, channel, peer, helo, mail_from, rcpt_to, tls, content_type, file_name,
@@ -152,7 +158,6 @@ pub async fn insert_raw(db: &Db, raw: &NewRaw<'_>) -> Result<RawInserted> {
     .bind(raw.body_gz)
     .fetch_one(&mut **tx)
     .await?;
-    tx.commit().await?;
     let id: i64 = row.try_get("id")?;
     let deliveries: i64 = row.try_get("deliveries")?;
     Ok(if deliveries > 1 {
@@ -394,6 +399,78 @@ pub async fn store_reports(
     .await?;
     tx.commit().await?;
     Ok(stored)
+}
+
+/// One message of a batch: the raw message and what its parse produced (attributed
+/// reports, or none with a status saying why).
+#[derive(Debug, Clone)]
+pub struct BatchItem<'a> {
+    /// The message as received.
+    pub raw: NewRaw<'a>,
+    /// Its reports (empty when rejected or unattributed).
+    pub reports: Vec<NewReport>,
+    /// `parsed` / `rejected` / `unattributed` (`parsed` becomes `duplicate` when every
+    /// report was stored before).
+    pub status: &'a str,
+    /// Why, for `rejected` / `unattributed` (or the unattributed part of a parsed message).
+    pub error: Option<String>,
+    /// Where its reports go.
+    pub org_id: Option<OrgId>,
+}
+
+/// What [`ingest_batch`] did with one [`BatchItem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchStored {
+    /// The raw row (new, or the earlier copy of the same bytes).
+    pub raw: RawInserted,
+    /// Per report, for a new raw row (empty for a repeat).
+    pub reports: Vec<Stored>,
+}
+
+/// Stores many messages in one transaction (bulk import): each raw message, then the
+/// reports parsed from it, exactly as [`insert_raw`] + [`store_reports`] would. Bytes that
+/// were stored before only have their delivery counted.
+pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<Vec<BatchStored>> {
+    let mut tx = db.begin_write().await?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let raw = insert_raw_tx(&mut tx, &item.raw).await?;
+        let RawInserted::New(raw_id) = raw else {
+            if let RawInserted::Again { id, .. } = &raw {
+                sqlx::query("UPDATE reports SET duplicates = duplicates + 1 WHERE raw_id = $1")
+                    .bind(*id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            out.push(BatchStored {
+                raw,
+                reports: Vec::new(),
+            });
+            continue;
+        };
+        let mut stored = Vec::with_capacity(item.reports.len());
+        for r in &item.reports {
+            stored.push(insert_report(&mut tx, raw_id, now, r).await?);
+        }
+        let status = if item.status == "parsed" && stored.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
+            "duplicate"
+        } else {
+            item.status
+        };
+        sqlx::query(
+            "UPDATE raw_reports SET status = $1, error = $2, org_id = $3, processed_at = $4 WHERE id = $5",
+        )
+        .bind(status)
+        .bind(item.error.as_deref())
+        .bind(item.org_id.map(|o| o.0))
+        .bind(now)
+        .bind(raw_id)
+        .execute(&mut **tx)
+        .await?;
+        out.push(BatchStored { raw, reports: stored });
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 async fn insert_report(

@@ -510,22 +510,37 @@ async fn corpus_imports(backend: Backend) {
     } else {
         eprintln!("SKIPPED the shared corpus: {} is absent", root.display());
     }
+    // The crate's fixtures one by one (what the listeners do), the shared corpus as one
+    // batch (what `moat import` does).
     let mut outcomes = std::collections::BTreeMap::new();
-    for dir in dirs {
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
+    for (n, dir) in dirs.iter().enumerate() {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        for f in files {
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            let incoming = Incoming {
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let items: Vec<Incoming> = files
+            .iter()
+            .zip(&names)
+            .map(|(f, name)| Incoming {
                 org_hint: Some(id),
                 file_name: Some(name.clone()),
-                ..Incoming::new(Channel::Import, std::fs::read(&f).unwrap())
-            };
-            let outcome = svc.receive_report(incoming).await.unwrap().outcome;
-            outcomes.insert(name, outcome);
+                ..Incoming::new(Channel::Import, std::fs::read(f).unwrap())
+            })
+            .collect();
+        if n == 0 {
+            for (item, name) in items.into_iter().zip(names) {
+                outcomes.insert(name, svc.receive_report(item).await.unwrap().outcome);
+            }
+        } else {
+            let receipts = svc.receive_batch(items).await.unwrap();
+            for (r, name) in receipts.into_iter().zip(names) {
+                outcomes.insert(name, r.outcome);
+            }
         }
     }
     let stored = |name: &str| match outcomes.get(name) {
