@@ -72,6 +72,11 @@ for target in "${targets[@]}"; do
   corpus=$work/$target/corpus
   artifacts=$work/$target/artifacts
   log=$work/$target/fuzz.log
+  # The corpus grows across runs; past FUZZ_MAX_CORPUS inputs start again from the seeds, so
+  # loading it never dominates a short run.
+  if [[ -d $corpus ]] && (($(find "$corpus" -type f | wc -l) > ${FUZZ_MAX_CORPUS:-20000})); then
+    rm -rf "$corpus"
+  fi
   mkdir -p "$corpus" "$artifacts"
   n=0
   while IFS= read -r file; do
