@@ -191,9 +191,14 @@ fn failure_row(f: FailureDetailView) -> AnyView {
         .flatten()
         .collect::<Vec<_>>()
         .join(" — ");
+    // "Certificate expired: what the sender saw…": the title in the cell, the rest on hover.
+    let title = f
+        .meaning
+        .split_once(": ")
+        .map_or(f.meaning.clone(), |(t, _)| t.to_owned());
     view! {
         <tr>
-            <td><code>{f.result_type}</code><br /><span class="small muted">{f.meaning}</span></td>
+            <td title=f.meaning.clone()><code>{f.result_type}</code><br /><span class="small muted">{title}</span></td>
             <td class="num">{f.failed_session_count}</td>
             <td>{f.receiving_mx_hostname.unwrap_or_default()}
                 {f.receiving_mx_helo.map(|h| format!(" (HELO {h})"))}</td>
