@@ -1,6 +1,7 @@
 //! `moat import`, `moat reparse` and `moat reports`: the CLI side of TLS report intake.
 
 use crate::cli::{org_scope, print_error};
+use futures::StreamExt;
 use moat_domain::Action;
 use moat_services::{
     Services,
@@ -218,6 +219,53 @@ async fn read_input(path: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, Fi
     })
 }
 
+/// Batches stored at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Reads, parses and stores one batch of files: (unreadable inputs, results, storage error).
+async fn import_batch(
+    svc: &Services,
+    chunk: &[PathBuf],
+    org_hint: Option<moat_domain::views::OrgId>,
+    rcpt_to: Vec<String>,
+) -> (Vec<FileResult>, Vec<FileResult>, Option<String>) {
+    let mut inputs = Vec::new();
+    let mut early = Vec::new();
+    for path in chunk {
+        match read_input(path).await {
+            Ok(messages) => inputs.extend(messages),
+            Err(r) => early.push(r),
+        }
+    }
+    let labels: Vec<String> = inputs.iter().map(|(l, _)| l.clone()).collect();
+    let items: Vec<Incoming> = inputs
+        .into_iter()
+        .map(|(label, bytes)| Incoming {
+            file_name: Some(label),
+            org_hint,
+            rcpt_to: rcpt_to.clone(),
+            ..Incoming::new(Channel::Import, bytes)
+        })
+        .collect();
+    match svc.receive_batch(items).await {
+        Ok(receipts) => {
+            let results = labels
+                .into_iter()
+                .zip(receipts)
+                .map(|(label, r)| file_result(label, &r.outcome))
+                .collect();
+            (early, results, None)
+        }
+        Err(e) => {
+            let results = labels
+                .into_iter()
+                .map(|label| rejected_file(label, format!("not stored: {e}")))
+                .collect();
+            (early, results, Some(e.to_string()))
+        }
+    }
+}
+
 /// `moat import`.
 pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
     let org_hint = match &args.org {
@@ -256,39 +304,20 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut failed = None;
     // Files are read, parsed and stored in batches: one database transaction per batch.
-    for (n, chunk) in files.chunks(IMPORT_BATCH).enumerate() {
-        let mut inputs = Vec::new();
-        let mut early = Vec::new();
-        for path in chunk {
-            match read_input(path).await {
-                Ok(messages) => inputs.extend(messages),
-                Err(r) => early.push(r),
-            }
+    // Several batches in flight: PostgreSQL commits them in parallel; on SQLite the writes
+    // queue while the next batch is read and parsed. Results are printed in input order.
+    let batches = files.chunks(IMPORT_BATCH).map(|chunk| {
+        let rcpt_to = rcpt_to.clone();
+        async move { import_batch(svc, chunk, org_hint, rcpt_to).await }
+    });
+    let mut batches = futures::stream::iter(batches).buffered(BATCHES_IN_FLIGHT);
+    let mut n = 0;
+    while let Some((early, results, error)) = batches.next().await {
+        if let Some(e) = error {
+            failed = Some(e);
         }
-        let labels: Vec<String> = inputs.iter().map(|(l, _)| l.clone()).collect();
-        let items: Vec<Incoming> = inputs
-            .into_iter()
-            .map(|(label, bytes)| Incoming {
-                file_name: Some(label),
-                org_hint,
-                rcpt_to: rcpt_to.clone(),
-                ..Incoming::new(Channel::Import, bytes)
-            })
-            .collect();
-        let results: Vec<FileResult> = match svc.receive_batch(items).await {
-            Ok(receipts) => labels
-                .into_iter()
-                .zip(receipts)
-                .map(|(label, r)| file_result(label, &r.outcome))
-                .collect(),
-            Err(e) => {
-                failed = Some(e.to_string());
-                labels
-                    .into_iter()
-                    .map(|label| rejected_file(label, format!("not stored: {e}")))
-                    .collect()
-            }
-        };
+        let chunk_len = early.len() + results.len();
+        n += 1;
         for result in early.into_iter().chain(results) {
             match result.status {
                 "imported" => imported += 1,
@@ -300,7 +329,7 @@ pub async fn import(svc: &Services, args: ImportArgs) -> anyhow::Result<()> {
         if progress {
             eprint!(
                 "\r[{}/{}] imported {imported}, duplicate {duplicate}, rejected {rejected}",
-                (n * IMPORT_BATCH + chunk.len()).min(files.len()),
+                ((n - 1) * IMPORT_BATCH + chunk_len).min(files.len()),
                 files.len()
             );
             let _ = std::io::stderr().flush();

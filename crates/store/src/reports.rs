@@ -9,6 +9,7 @@
 use crate::{Db, Result};
 use moat_domain::views::{DomainId, OrgId};
 use sqlx::{Any, Row, Transaction, any::AnyRow};
+use std::collections::BTreeMap;
 
 /// A message or POST body as received, to be stored before parsing.
 #[derive(Debug, Clone, Default)]
@@ -383,10 +384,12 @@ pub async fn store_reports(
 ) -> Result<Vec<Stored>> {
     let mut tx = db.begin_write().await?;
     clear_derived(&mut tx, raw_id).await?;
+    let mut rollups = Rollups::new();
     let mut stored = Vec::with_capacity(reports.len());
     for r in reports {
-        stored.push(insert_report(&mut tx, raw_id, now, r).await?);
+        stored.push(insert_report(&mut tx, &mut rollups, raw_id, now, r).await?);
     }
+    apply_rollups(&mut tx, &rollups).await?;
     sqlx::query(
         "UPDATE raw_reports SET status = $1, error = $2, org_id = $3, processed_at = $4 WHERE id = $5",
     )
@@ -432,6 +435,7 @@ pub struct BatchStored {
 /// were stored before only have their delivery counted.
 pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<Vec<BatchStored>> {
     let mut tx = db.begin_write().await?;
+    let mut rollups = Rollups::new();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let raw = insert_raw_tx(&mut tx, &item.raw).await?;
@@ -450,7 +454,7 @@ pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<
         };
         let mut stored = Vec::with_capacity(item.reports.len());
         for r in &item.reports {
-            stored.push(insert_report(&mut tx, raw_id, now, r).await?);
+            stored.push(insert_report(&mut tx, &mut rollups, raw_id, now, r).await?);
         }
         let status = if item.status == "parsed" && stored.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
             "duplicate"
@@ -469,12 +473,14 @@ pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<
         .await?;
         out.push(BatchStored { raw, reports: stored });
     }
+    apply_rollups(&mut tx, &rollups).await?;
     tx.commit().await?;
     Ok(out)
 }
 
 async fn insert_report(
     tx: &mut Transaction<'static, Any>,
+    rollups: &mut Rollups,
     raw_id: i64,
     now: i64,
     r: &NewReport,
@@ -543,16 +549,14 @@ async fn insert_report(
         .await?;
     }
     insert_failures(tx, id, r).await?;
-    apply_tallies(
-        tx,
-        r.org_id,
-        r.domain_id,
-        day,
-        &r.organization_name,
-        &r.tallies,
-        1,
-    )
-    .await?;
+    let rows = rollups
+        .entry((r.org_id.0, r.domain_id.0, day, r.organization_name.clone()))
+        .or_default();
+    for (kind, n) in &r.tallies {
+        let e = rows.entry(kind.clone()).or_default();
+        e.0 += n;
+        e.1 += 1;
+    }
     Ok(Stored::New(id))
 }
 
@@ -609,28 +613,46 @@ async fn insert_failures(tx: &mut Transaction<'static, Any>, report_row: i64, r:
     Ok(())
 }
 
-/// Adds (`sign` 1) or takes back (`sign` -1) one report's tallies in the daily rollups.
+/// A daily rollup's key: organization, domain, day, sending organization.
+type RollupKey = (i64, i64, i64, String);
+/// Rollup changes gathered in a transaction: per key, (sessions, reports) per result type.
+type Rollups = BTreeMap<RollupKey, BTreeMap<String, (i64, i64)>>;
+
+/// Writes gathered rollup changes, in key order (see [`apply_tallies`]).
+async fn apply_rollups(tx: &mut Transaction<'static, Any>, rollups: &Rollups) -> Result<()> {
+    for (key, rows) in rollups {
+        apply_tallies(tx, key, rows).await?;
+    }
+    Ok(())
+}
+
+/// Adds (or, with negative counts, takes back) one key's rows in the daily rollups.
 async fn apply_tallies(
     tx: &mut Transaction<'static, Any>,
-    org: OrgId,
-    domain: DomainId,
-    day: i64,
-    sending_org: &str,
-    tallies: &[(String, i64)],
-    sign: i64,
+    key: &RollupKey,
+    rows: &BTreeMap<String, (i64, i64)>,
 ) -> Result<()> {
-    if tallies.is_empty() {
+    let (org, domain, day, sending_org) = (OrgId(key.0), DomainId(key.1), key.2, key.3.as_str());
+    if rows.is_empty() {
         return Ok(());
     }
+    // Rows in key order (a BTreeMap): concurrent transactions lock rollup rows in the
+    // same order and cannot deadlock on them.
+    let tallies: Vec<(&String, &(i64, i64))> = rows.iter().collect();
+    let sign = if tallies.iter().any(|(_, (_, reports))| *reports < 0) {
+        -1
+    } else {
+        1
+    };
     let mut q = String::from(
         "INSERT INTO daily_rollups (org_id, domain_id, day, sending_org, result_type, sessions, reports) VALUES ",
     );
     for i in 0..tallies.len() {
-        let b = i * 2;
+        let b = i * 3;
         if i > 0 {
             q.push_str(", ");
         }
-        q.push_str(&format!("($1, $2, $3, $4, ${}, ${}, $5)", b + 6, b + 7));
+        q.push_str(&format!("($1, $2, $3, $4, ${}, ${}, ${})", b + 5, b + 6, b + 7));
     }
     q.push_str(
         " ON CONFLICT (domain_id, day, sending_org, result_type) DO UPDATE SET
@@ -641,10 +663,9 @@ async fn apply_tallies(
         .bind(org.0)
         .bind(domain.0)
         .bind(day)
-        .bind(sending_org)
-        .bind(sign);
-    for (kind, n) in tallies {
-        query = query.bind(kind.as_str()).bind(n.saturating_mul(sign));
+        .bind(sending_org);
+    for (kind, (sessions, reports)) in tallies {
+        query = query.bind(kind.as_str()).bind(*sessions).bind(*reports);
     }
     query.execute(&mut **tx).await?;
     if sign < 0 {
@@ -668,16 +689,14 @@ async fn clear_derived(tx: &mut Transaction<'static, Any>, raw_id: i64) -> Resul
     for r in &rows {
         let tallies: Vec<(String, i64)> =
             serde_json::from_str(&r.try_get::<String, _>("tallies_json")?).unwrap_or_default();
-        apply_tallies(
-            tx,
-            OrgId(r.try_get("org_id")?),
-            DomainId(r.try_get("domain_id")?),
+        let key: RollupKey = (
+            r.try_get("org_id")?,
+            r.try_get("domain_id")?,
             r.try_get("day")?,
-            &r.try_get::<String, _>("organization_name")?,
-            &tallies,
-            -1,
-        )
-        .await?;
+            r.try_get("organization_name")?,
+        );
+        let rows = tallies.into_iter().map(|(k, n)| (k, (-n, -1))).collect();
+        apply_tallies(tx, &key, &rows).await?;
         let id: i64 = r.try_get("id")?;
         // Children first: SQLite enforces the cascade only with foreign_keys on, and this
         // keeps both engines identical.
