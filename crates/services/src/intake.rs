@@ -86,6 +86,31 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The row that stores it raw; `rcpt` is [`Incoming::rcpt_to`] joined by newlines.
+    fn to_raw<'a>(
+        &'a self,
+        received_at: i64,
+        rcpt: &'a str,
+        sha256: &'a str,
+        body_gz: &'a [u8],
+    ) -> NewRaw<'a> {
+        NewRaw {
+            received_at,
+            channel: self.channel.as_str(),
+            peer: self.peer.as_deref(),
+            helo: self.helo.as_deref(),
+            mail_from: self.mail_from.as_deref(),
+            rcpt_to: (!rcpt.is_empty()).then_some(rcpt),
+            tls: self.tls,
+            content_type: self.content_type.as_deref(),
+            file_name: self.file_name.as_deref(),
+            org_hint: self.org_hint,
+            size: i64::try_from(self.bytes.len()).unwrap_or(i64::MAX),
+            sha256,
+            body_gz,
+        }
+    }
+
     /// A message of `channel` with nothing but its bytes.
     pub fn new(channel: Channel, bytes: Vec<u8>) -> Self {
         Self {
@@ -405,27 +430,10 @@ impl Services {
         .map_err(internal)?
         .map_err(internal)?;
         let rcpt = incoming.rcpt_to.join("\n");
-        let inserted = store::insert_raw(
-            &self.db,
-            &NewRaw {
-                received_at: now(),
-                channel: incoming.channel.as_str(),
-                peer: incoming.peer.as_deref(),
-                helo: incoming.helo.as_deref(),
-                mail_from: incoming.mail_from.as_deref(),
-                rcpt_to: (!rcpt.is_empty()).then_some(rcpt.as_str()),
-                tls: incoming.tls,
-                content_type: incoming.content_type.as_deref(),
-                file_name: incoming.file_name.as_deref(),
-                org_hint: incoming.org_hint,
-                size: i64::try_from(incoming.bytes.len()).unwrap_or(i64::MAX),
-                sha256: &sha,
-                body_gz: &body_gz,
-            },
-        )
-        .await
-        // Whatever went wrong, nothing is stored: the sender must retry.
-        .map_err(|e| Error::Unavailable(anyhow::Error::new(e)))?;
+        let inserted = store::insert_raw(&self.db, &incoming.to_raw(now(), &rcpt, &sha, &body_gz))
+            .await
+            // Whatever went wrong, nothing is stored: the sender must retry.
+            .map_err(|e| Error::Unavailable(anyhow::Error::new(e)))?;
         metrics::counter!("moat_reports_received_total", "channel" => incoming.channel.as_str()).increment(1);
         let raw_id = match inserted {
             RawInserted::New(id) => id,
@@ -640,21 +648,7 @@ impl Services {
             .zip(&filed)
             .zip(&rcpts)
             .map(|(((incoming, (sha, gz, _)), filed), rcpt)| {
-                let raw = NewRaw {
-                    received_at: t,
-                    channel: incoming.channel.as_str(),
-                    peer: incoming.peer.as_deref(),
-                    helo: incoming.helo.as_deref(),
-                    mail_from: incoming.mail_from.as_deref(),
-                    rcpt_to: (!rcpt.is_empty()).then_some(rcpt.as_str()),
-                    tls: incoming.tls,
-                    content_type: incoming.content_type.as_deref(),
-                    file_name: incoming.file_name.as_deref(),
-                    org_hint: incoming.org_hint,
-                    size: i64::try_from(incoming.bytes.len()).unwrap_or(i64::MAX),
-                    sha256: sha,
-                    body_gz: gz,
-                };
+                let raw = incoming.to_raw(t, rcpt, sha, gz);
                 match filed {
                     Err(reason) => store::BatchItem {
                         raw,

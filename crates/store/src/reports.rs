@@ -195,20 +195,6 @@ pub async fn raw_ids(db: &Db, statuses: &[&str], after: i64, limit: i64) -> Resu
     Ok(query.fetch_all(db.pool()).await?)
 }
 
-/// Raw messages of one organization (attributed to it, or imported for it), newest first.
-pub async fn raw_of_org(db: &Db, org: OrgId, limit: i64) -> Result<Vec<RawRow>> {
-    let q = format!(
-        "SELECT {RAW_COLS} FROM raw_reports WHERE org_id = $1 OR (org_id IS NULL AND org_hint = $1)
-         ORDER BY id DESC LIMIT $2"
-    );
-    let rows = sqlx::query(&q)
-        .bind(org.0)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(raw_row).collect()
-}
-
 /// Sets a raw message's status (after [`store_reports`] found only duplicates).
 pub async fn set_raw_status(db: &Db, id: i64, status: &str) -> Result<()> {
     sqlx::query("UPDATE raw_reports SET status = $1 WHERE id = $2")
