@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use crate::warning::WarningCode;
 
 /// Latest accepted instant: 9999-12-31T23:59:59Z.
-const MAX_UNIX: i64 = 253_402_300_799;
+pub(crate) const MAX_UNIX: i64 = 253_402_300_799;
 
 /// A successfully read date-time.
 #[derive(Debug, Clone, PartialEq, Eq)]

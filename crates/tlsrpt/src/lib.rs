@@ -17,6 +17,7 @@
 mod datetime;
 pub mod decompress;
 mod describe;
+mod fast;
 pub mod mime;
 pub mod model;
 pub mod parse;
@@ -31,6 +32,23 @@ pub use model::{
     TALLY_SUCCESS, TALLY_UNCLASSIFIED, Warning, WarningCode,
 };
 pub use parse::{ParseError, ParseHint, parse_json, parse_json_with_hint};
+
+/// The two JSON parsing paths one by one, for the tests and fuzz targets that prove they agree.
+/// Not part of the API: use [`parse_json`].
+#[doc(hidden)]
+pub mod paths {
+    use crate::{ParseError, ParseHint, Report};
+
+    /// The single-pass parser for plain RFC 8460 reports; `None` when it defers.
+    pub fn fast(bytes: &[u8]) -> Option<Report> {
+        crate::fast::parse(bytes)
+    }
+
+    /// The lenient walk over a JSON tree, which decides whenever the fast path defers.
+    pub fn lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
+        crate::parse::parse_json_lenient(bytes, hint)
+    }
+}
 
 /// Any failure of [`parse_any`] or [`parse_message`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

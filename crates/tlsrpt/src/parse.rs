@@ -130,6 +130,16 @@ pub fn parse_json(bytes: &[u8]) -> Result<Report, ParseError> {
 /// Parse one RFC 8460 JSON report leniently, filling a missing
 /// `policy-domain` from `hint` (see the module docs for what is rejected).
 pub fn parse_json_with_hint(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
+    // Most reports use RFC 8460's own names and types: read those in one pass. Anything else
+    // (and every error) goes through the lenient walk below, which has the final word.
+    if let Some(report) = crate::fast::parse(bytes) {
+        return Ok(report);
+    }
+    parse_json_lenient(bytes, hint)
+}
+
+/// The lenient walk over a JSON tree, without the fast path.
+pub(crate) fn parse_json_lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
     let mut ctx = Ctx::default();
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => {
@@ -150,15 +160,15 @@ pub fn parse_json_with_hint(bytes: &[u8], hint: &ParseHint) -> Result<Report, Pa
     }
 }
 
-/// Warning collector shared by the walk.
+/// Warning collector shared by the walk (and by the fast path in [`crate::fast`]).
 #[derive(Default)]
-struct Ctx {
+pub(crate) struct Ctx {
     warnings: Vec<Warning>,
     dropped: usize,
 }
 
 impl Ctx {
-    fn warn(&mut self, code: WarningCode, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, code: WarningCode, message: impl Into<String>) {
         if self.warnings.len() < MAX_WARNINGS.saturating_sub(1) {
             self.warnings.push(Warning::new(code, message));
         } else {
@@ -166,7 +176,7 @@ impl Ctx {
         }
     }
 
-    fn finish(mut self) -> Vec<Warning> {
+    pub(crate) fn finish(mut self) -> Vec<Warning> {
         if self.dropped > 0 {
             self.warnings.push(Warning::new(
                 WarningCode::TooManyWarnings,
@@ -178,14 +188,8 @@ impl Ctx {
 }
 
 fn parse_report(root: &Map<String, Value>, hint: &ParseHint, mut ctx: Ctx) -> Result<Report, ParseError> {
-    let organization_name = get_string(
-        root,
-        "organization-name",
-        &["organization", "organisation-name", "org-name"],
-        "",
-        &mut ctx,
-    );
-    let report_id = get_string(root, "report-id", &[], "", &mut ctx);
+    let organization_name = get_string(root, ORGANIZATION_NAME.0, ORGANIZATION_NAME.1, "", &mut ctx);
+    let report_id = get_string(root, REPORT_ID.0, REPORT_ID.1, "", &mut ctx);
     match (&organization_name, &report_id) {
         (None, None) => return Err(ParseError::MissingIdentity),
         (None, Some(_)) => ctx.warn(
@@ -196,9 +200,9 @@ fn parse_report(root: &Map<String, Value>, hint: &ParseHint, mut ctx: Ctx) -> Re
         (Some(_), Some(_)) => {}
     }
     let date_range = parse_date_range(root, &mut ctx)?;
-    let contact_info = get_string(root, "contact-info", &["contact"], "", &mut ctx);
+    let contact_info = get_string(root, CONTACT_INFO.0, CONTACT_INFO.1, "", &mut ctx);
     if contact_info.is_none() {
-        ctx.warn(WarningCode::MissingContactInfo, "contact-info is missing or null");
+        warn_missing_contact(&mut ctx);
     }
     let policies = parse_policies(root, hint, &mut ctx)?;
     Ok(Report {
@@ -212,10 +216,110 @@ fn parse_report(root: &Map<String, Value>, hint: &ParseHint, mut ctx: Ctx) -> Re
 }
 
 // ---------------------------------------------------------------------------
+// key names: RFC 8460's, then the other spellings read (with a warning) when it is absent
+
+/// A field's RFC 8460 key and the other spellings accepted for it, in order of preference.
+pub(crate) type Field = (&'static str, &'static [&'static str]);
+
+pub(crate) const ORGANIZATION_NAME: Field = (
+    "organization-name",
+    &["organization", "organisation-name", "org-name"],
+);
+pub(crate) const REPORT_ID: Field = ("report-id", &[]);
+pub(crate) const CONTACT_INFO: Field = ("contact-info", &["contact"]);
+pub(crate) const DATE_RANGE: Field = ("date-range", &[]);
+pub(crate) const POLICIES: Field = ("policies", &[]);
+pub(crate) const START_DATETIME: Field = (
+    "start-datetime",
+    &["start-date-time", "start-date", "start", "begin"],
+);
+pub(crate) const END_DATETIME: Field = ("end-datetime", &["end-date-time", "end-date", "end", "stop"]);
+pub(crate) const POLICY: Field = ("policy", &[]);
+pub(crate) const SUMMARY: Field = ("summary", &[]);
+pub(crate) const FAILURE_DETAILS: Field = ("failure-details", &["failure-detail", "failures"]);
+pub(crate) const POLICY_TYPE: Field = ("policy-type", &["type"]);
+pub(crate) const POLICY_STRING: Field = ("policy-string", &["policy-strings"]);
+pub(crate) const MX_HOST: Field = (
+    "mx-host",
+    &["mx-host-pattern", "mx-hosts", "mx-host-patterns", "mx-hostname"],
+);
+pub(crate) const POLICY_DOMAIN: Field = ("policy-domain", &["domain"]);
+pub(crate) const SUCCESS_COUNT: Field = (
+    "total-successful-session-count",
+    &[
+        "total-success-session-count",
+        "successful-session-count",
+        "success-session-count",
+        "total-successful-sessions",
+    ],
+);
+pub(crate) const FAILURE_COUNT: Field = (
+    "total-failure-session-count",
+    &[
+        "total-failed-session-count",
+        "failure-session-count",
+        "failed-session-count",
+        "total-failure-sessions",
+    ],
+);
+pub(crate) const RESULT_TYPE: Field = ("result-type", &["result", "failure-type"]);
+pub(crate) const SENDING_MTA_IP: Field = (
+    "sending-mta-ip",
+    &["sending-ip", "sending-mta-address", "source-ip"],
+);
+pub(crate) const RECEIVING_IP: Field = ("receiving-ip", &["receiving-mx-ip", "receiving-address"]);
+pub(crate) const RECEIVING_MX_HOSTNAME: Field = (
+    "receiving-mx-hostname",
+    &["receiving-mx", "receiving-hostname", "mx-hostname"],
+);
+pub(crate) const RECEIVING_MX_HELO: Field = ("receiving-mx-helo", &["receiving-helo", "mx-helo"]);
+pub(crate) const FAILED_SESSION_COUNT: Field = (
+    "failed-session-count",
+    &["failure-session-count", "failed-sessions", "session-count"],
+);
+pub(crate) const ADDITIONAL_INFORMATION: Field = (
+    "additional-information",
+    &["additional-info", "additional-information-uri"],
+);
+pub(crate) const FAILURE_REASON_CODE: Field = (
+    "failure-reason-code",
+    &["failure-error-code", "failure-code", "error-code", "reason-code"],
+);
+
+// ---------------------------------------------------------------------------
+// warnings both paths record
+
+/// The warning for a field found under another spelling than RFC 8460's.
+pub(crate) fn warn_non_standard_key(ctx: &mut Ctx, path: &str, found_key: &str, key: &str) {
+    ctx.warn(
+        WarningCode::NonStandardKey,
+        format!("{} read as {key:?}", join_path(path, found_key)),
+    );
+}
+
+pub(crate) fn warn_missing_contact(ctx: &mut Ctx) {
+    ctx.warn(WarningCode::MissingContactInfo, "contact-info is missing or null");
+}
+
+pub(crate) fn warn_count_mismatch(ctx: &mut Ctx, summary_path: &str, total: u64, details_sum: u64) {
+    ctx.warn(
+        WarningCode::CountMismatch,
+        format!("{summary_path}.total-failure-session-count is {total} but the failure-details add up to {details_sum}; both kept"),
+    );
+}
+
+pub(crate) fn warn_string_instead_of_array(ctx: &mut Ctx, field_path: &str) {
+    ctx.warn(
+        WarningCode::StringInsteadOfArray,
+        format!("{field_path} is a string instead of an array"),
+    );
+}
+
+// ---------------------------------------------------------------------------
 // date-range
 
 fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRange, ParseError> {
-    let holder = match lookup(root, "date-range", &[], "", ctx) {
+    let holder = match lookup(root, DATE_RANGE.0, DATE_RANGE.1, "", ctx) {
         Some(Value::Object(obj)) => obj,
         Some(other) => {
             return Err(ParseError::WrongType {
@@ -224,7 +328,7 @@ fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRang
                 found: json_type(other),
             });
         }
-        None if lookup_quiet(root, "start-datetime", START_ALIASES).is_some() => {
+        None if lookup_quiet(root, START_DATETIME.0, START_DATETIME.1).is_some() => {
             ctx.warn(
                 WarningCode::NonStandardKey,
                 "start-datetime/end-datetime found at the top level instead of inside date-range",
@@ -233,8 +337,8 @@ fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRang
         }
         None => return Err(ParseError::MissingDate("date-range")),
     };
-    let start = parse_date(holder, "start-datetime", START_ALIASES, ctx)?;
-    let end = parse_date(holder, "end-datetime", END_ALIASES, ctx)?;
+    let start = parse_date(holder, START_DATETIME.0, START_DATETIME.1, ctx)?;
+    let end = parse_date(holder, END_DATETIME.0, END_DATETIME.1, ctx)?;
     check_range(start.unix, end.unix, ctx);
     Ok(DateRange {
         start: start.unix,
@@ -243,9 +347,6 @@ fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRang
         end_datetime: end.raw,
     })
 }
-
-const START_ALIASES: &[&str] = &["start-date-time", "start-date", "start", "begin"];
-const END_ALIASES: &[&str] = &["end-date-time", "end-date", "end", "stop"];
 
 fn parse_date(
     obj: &Map<String, Value>,
@@ -273,7 +374,7 @@ fn parse_date(
     Ok(parsed)
 }
 
-fn check_range(start: i64, end: i64, ctx: &mut Ctx) {
+pub(crate) fn check_range(start: i64, end: i64, ctx: &mut Ctx) {
     const DAY: i64 = 86_400;
     if end < start {
         ctx.warn(
@@ -296,7 +397,7 @@ fn parse_policies(
     hint: &ParseHint,
     ctx: &mut Ctx,
 ) -> Result<Vec<PolicyResult>, ParseError> {
-    let items: Vec<&Value> = match lookup(root, "policies", &[], "", ctx) {
+    let items: Vec<&Value> = match lookup(root, POLICIES.0, POLICIES.1, "", ctx) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(obj @ Value::Object(_)) => {
             ctx.warn(
@@ -340,10 +441,10 @@ fn parse_policy_result(
     hint: &ParseHint,
     ctx: &mut Ctx,
 ) -> Result<PolicyResult, ParseError> {
-    let policy_obj = sub_object(entry, "policy", POLICY_TYPE, path, ctx)?;
+    let policy_obj = sub_object(entry, POLICY.0, POLICY_TYPE, path, ctx)?;
     let policy = parse_policy(policy_obj, &format!("{path}.policy"), hint, ctx);
     let failure_details = parse_failure_details(entry, path, ctx)?;
-    let summary_obj = sub_object(entry, "summary", SUCCESS_COUNT, path, ctx)?;
+    let summary_obj = sub_object(entry, SUMMARY.0, SUCCESS_COUNT, path, ctx)?;
     let summary = parse_summary(summary_obj, &failure_details, path, ctx)?;
     Ok(PolicyResult {
         policy,
@@ -379,40 +480,14 @@ fn sub_object<'a>(
     }
 }
 
-const POLICY_TYPE: (&str, &[&str]) = ("policy-type", &["type"]);
-const SUCCESS_COUNT: (&str, &[&str]) = (
-    "total-successful-session-count",
-    &[
-        "total-success-session-count",
-        "successful-session-count",
-        "success-session-count",
-        "total-successful-sessions",
-    ],
-);
-const FAILURE_COUNT: (&str, &[&str]) = (
-    "total-failure-session-count",
-    &[
-        "total-failed-session-count",
-        "failure-session-count",
-        "failed-session-count",
-        "total-failure-sessions",
-    ],
-);
-
 fn parse_policy(obj: Option<&Map<String, Value>>, path: &str, hint: &ParseHint, ctx: &mut Ctx) -> Policy {
     let empty = Map::new();
     let obj = obj.unwrap_or(&empty);
     let policy_type = parse_policy_type(obj, path, ctx);
-    let mut policy_string = get_string_list(obj, "policy-string", &["policy-strings"], path, ctx);
+    let mut policy_string = get_string_list(obj, POLICY_STRING.0, POLICY_STRING.1, path, ctx);
     unwrap_json_encoded(&mut policy_string, path, ctx);
-    let mx_host = get_string_list(
-        obj,
-        "mx-host",
-        &["mx-host-pattern", "mx-hosts", "mx-host-patterns", "mx-hostname"],
-        path,
-        ctx,
-    );
-    let mut policy_domain = get_string(obj, "policy-domain", &["domain"], path, ctx);
+    let mx_host = get_string_list(obj, MX_HOST.0, MX_HOST.1, path, ctx);
+    let mut policy_domain = get_string(obj, POLICY_DOMAIN.0, POLICY_DOMAIN.1, path, ctx);
     if policy_domain.is_none() {
         policy_domain = domain_from_hint(hint, path, ctx);
     }
@@ -470,7 +545,7 @@ fn domain_from_hint(hint: &ParseHint, path: &str, ctx: &mut Ctx) -> Option<Strin
 
 /// Microsoft sends a TLSA `policy-string` as one element holding a
 /// JSON-encoded array (`["[\"3 1 1 ...\",\"3 1 1 ...\"]"]`). Split it.
-fn unwrap_json_encoded(list: &mut Vec<String>, path: &str, ctx: &mut Ctx) {
+pub(crate) fn unwrap_json_encoded(list: &mut Vec<String>, path: &str, ctx: &mut Ctx) {
     let [only] = list.as_slice() else {
         return;
     };
@@ -522,10 +597,7 @@ fn parse_summary(
     let failure = match get_count(obj, FAILURE_COUNT.0, FAILURE_COUNT.1, &summary_path, ctx)? {
         Some(total) => {
             if !details.is_empty() && total != details_sum {
-                ctx.warn(
-                    WarningCode::CountMismatch,
-                    format!("{summary_path}.total-failure-session-count is {total} but the failure-details add up to {details_sum}; both kept"),
-                );
+                warn_count_mismatch(ctx, &summary_path, total, details_sum);
             }
             total
         }
@@ -557,13 +629,7 @@ fn parse_failure_details(
     path: &str,
     ctx: &mut Ctx,
 ) -> Result<Vec<FailureDetail>, ParseError> {
-    let items: Vec<&Value> = match lookup(
-        entry,
-        "failure-details",
-        &["failure-detail", "failures"],
-        path,
-        ctx,
-    ) {
+    let items: Vec<&Value> = match lookup(entry, FAILURE_DETAILS.0, FAILURE_DETAILS.1, path, ctx) {
         None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().collect(),
         Some(obj @ Value::Object(_)) => {
@@ -607,62 +673,21 @@ fn parse_failure_detail(
     ctx: &mut Ctx,
 ) -> Result<FailureDetail, ParseError> {
     let result_type = parse_result_type(obj, path, ctx);
-    let (sending_mta_ip, sending_mta_ip_raw) = get_ip(
-        obj,
-        "sending-mta-ip",
-        &["sending-ip", "sending-mta-address", "source-ip"],
-        path,
-        ctx,
-    );
-    let (receiving_ip, receiving_ip_raw) = get_ip(
-        obj,
-        "receiving-ip",
-        &["receiving-mx-ip", "receiving-address"],
-        path,
-        ctx,
-    );
-    let receiving_mx_hostname = get_string(
-        obj,
-        "receiving-mx-hostname",
-        &["receiving-mx", "receiving-hostname", "mx-hostname"],
-        path,
-        ctx,
-    );
-    let receiving_mx_helo = get_string(
-        obj,
-        "receiving-mx-helo",
-        &["receiving-helo", "mx-helo"],
-        path,
-        ctx,
-    );
-    let failed_session_count = get_count(
-        obj,
-        "failed-session-count",
-        &["failure-session-count", "failed-sessions", "session-count"],
-        path,
-        ctx,
-    )?
-    .unwrap_or_else(|| {
-        ctx.warn(
-            WarningCode::MissingCount,
-            format!("{path}.failed-session-count is missing; 0 used"),
-        );
-        0
-    });
-    let additional_information = get_string(
-        obj,
-        "additional-information",
-        &["additional-info", "additional-information-uri"],
-        path,
-        ctx,
-    );
-    let failure_reason_code = get_string(
-        obj,
-        "failure-reason-code",
-        &["failure-error-code", "failure-code", "error-code", "reason-code"],
-        path,
-        ctx,
-    );
+    let (sending_mta_ip, sending_mta_ip_raw) = get_ip(obj, SENDING_MTA_IP.0, SENDING_MTA_IP.1, path, ctx);
+    let (receiving_ip, receiving_ip_raw) = get_ip(obj, RECEIVING_IP.0, RECEIVING_IP.1, path, ctx);
+    let receiving_mx_hostname = get_string(obj, RECEIVING_MX_HOSTNAME.0, RECEIVING_MX_HOSTNAME.1, path, ctx);
+    let receiving_mx_helo = get_string(obj, RECEIVING_MX_HELO.0, RECEIVING_MX_HELO.1, path, ctx);
+    let failed_session_count = get_count(obj, FAILED_SESSION_COUNT.0, FAILED_SESSION_COUNT.1, path, ctx)?
+        .unwrap_or_else(|| {
+            ctx.warn(
+                WarningCode::MissingCount,
+                format!("{path}.failed-session-count is missing; 0 used"),
+            );
+            0
+        });
+    let additional_information =
+        get_string(obj, ADDITIONAL_INFORMATION.0, ADDITIONAL_INFORMATION.1, path, ctx);
+    let failure_reason_code = get_string(obj, FAILURE_REASON_CODE.0, FAILURE_REASON_CODE.1, path, ctx);
     Ok(FailureDetail {
         result_type,
         sending_mta_ip,
@@ -678,7 +703,7 @@ fn parse_failure_detail(
 }
 
 fn parse_result_type(obj: &Map<String, Value>, path: &str, ctx: &mut Ctx) -> ResultType {
-    let Some(raw) = get_string(obj, "result-type", &["result", "failure-type"], path, ctx) else {
+    let Some(raw) = get_string(obj, RESULT_TYPE.0, RESULT_TYPE.1, path, ctx) else {
         ctx.warn(
             WarningCode::MissingResultType,
             format!("{path} has no result-type"),
@@ -713,10 +738,7 @@ fn lookup<'a>(
         return (!v.is_null()).then_some(v);
     }
     let (found_key, value) = find_variant(obj, key, aliases)?;
-    ctx.warn(
-        WarningCode::NonStandardKey,
-        format!("{} read as {key:?}", join_path(path, found_key)),
-    );
+    warn_non_standard_key(ctx, path, found_key, key);
     (!value.is_null()).then_some(value)
 }
 
@@ -744,7 +766,7 @@ fn find_variant<'a>(
 
 /// Whether two keys are equal ignoring ASCII case and the separators
 /// `-`, `_`, `.` and space (so `start_datetime` matches `start-datetime`).
-fn same_key(a: &str, b: &str) -> bool {
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
     fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
         s.bytes()
             .filter(|c| !matches!(c, b'-' | b'_' | b' ' | b'.'))
@@ -834,10 +856,7 @@ fn get_string_list(
             .collect(),
         Value::String(s) => {
             if !s.trim().is_empty() {
-                ctx.warn(
-                    WarningCode::StringInsteadOfArray,
-                    format!("{} is a string instead of an array", field_path()),
-                );
+                warn_string_instead_of_array(ctx, &field_path());
             }
             vec![s.clone()]
         }
@@ -873,7 +892,7 @@ fn get_ip(
 }
 
 /// Parse an IP address, accepting `[v6]` brackets and an `IPv6:` prefix.
-fn parse_ip(text: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
     let t = text.trim();
     let t = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(t);
     let t = match t.get(..5) {

@@ -1,0 +1,860 @@
+//! The fast path: one pass over a report written the way RFC 8460 §4.4 says.
+//!
+//! [`parse`] reads the bytes straight into the model, without building a JSON tree, and accepts
+//! a strict subset of what the lenient walk in [`crate::parse`] accepts: the RFC's key names and
+//! no others, the RFC's types (`null` meaning absent), integer counts,
+//! dates written `YYYY-MM-DDTHH:MM:SSZ`, known policy and result types, every required field
+//! present. On anything else it gives up with `None` and the lenient walk decides, so a report
+//! can never be parsed differently depending on the path: where the fast path answers, its
+//! [`Report`] is identical to the lenient one, warnings included. The tests and the
+//! `parse_equivalence` fuzz target compare the two on every input.
+//!
+//! It records only the warnings that do not depend on the JSON's shape (an end at the next
+//! midnight, counts that do not add up, a missing `contact-info`, `mx-host` or `policy-string` as
+//! one string), through the same functions as the lenient walk.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::datetime::MAX_UNIX;
+use crate::model::{DateRange, FailureDetail, Policy, PolicyResult, PolicyType, Report, ResultType, Summary};
+use crate::parse::{
+    ADDITIONAL_INFORMATION, CONTACT_INFO, Ctx, DATE_RANGE, END_DATETIME, FAILED_SESSION_COUNT, FAILURE_COUNT,
+    FAILURE_DETAILS, FAILURE_REASON_CODE, Field, MX_HOST, ORGANIZATION_NAME, POLICIES, POLICY, POLICY_DOMAIN,
+    POLICY_STRING, POLICY_TYPE, RECEIVING_IP, RECEIVING_MX_HELO, RECEIVING_MX_HOSTNAME, REPORT_ID,
+    RESULT_TYPE, SENDING_MTA_IP, START_DATETIME, SUCCESS_COUNT, SUMMARY, check_range, parse_ip,
+    unwrap_json_encoded, warn_count_mismatch, warn_missing_contact, warn_non_standard_key,
+    warn_string_instead_of_array,
+};
+
+/// Parse `bytes` if it is a plain RFC 8460 report; `None` hands it to the lenient walk.
+pub(crate) fn parse(bytes: &[u8]) -> Option<Report> {
+    // Invalid UTF-8 anywhere is a JSON error (or a byte-order mark, which the lenient walk
+    // warns about); checked once here, every string is then a slice of `text`.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut cur = Cursor { text, bytes, pos: 0 };
+    let mut top = Top::default();
+    cur.object(|cur, key| {
+        match top.keys.resolve(&TOP, &key)? {
+            0 => top.organization_name = cur.opt_text()?,
+            1 => top.report_id = cur.opt_text()?,
+            2 => top.dates = Some(date_range(cur, &mut top.date_keys)?),
+            3 => top.contact_info = cur.opt_text()?,
+            _ => cur.array(|cur| {
+                let (result, notes) = policy_result(cur)?;
+                top.policies.push(result);
+                top.notes.push(notes);
+                Some(())
+            })?,
+        }
+        Some(())
+    })?;
+    if !cur.at_end() {
+        return None;
+    }
+    top.finish()
+}
+
+/// The fields of each object, in the order the lenient walk looks them up (which is the order
+/// of its warnings).
+const TOP: [Field; 5] = [ORGANIZATION_NAME, REPORT_ID, DATE_RANGE, CONTACT_INFO, POLICIES];
+const DATES: [Field; 2] = [START_DATETIME, END_DATETIME];
+const ENTRY: [Field; 3] = [POLICY, FAILURE_DETAILS, SUMMARY];
+const POLICY_FIELDS: [Field; 4] = [POLICY_TYPE, POLICY_STRING, MX_HOST, POLICY_DOMAIN];
+const SUMMARY_FIELDS: [Field; 2] = [SUCCESS_COUNT, FAILURE_COUNT];
+const DETAIL: [Field; 8] = [
+    RESULT_TYPE,
+    SENDING_MTA_IP,
+    RECEIVING_IP,
+    RECEIVING_MX_HOSTNAME,
+    RECEIVING_MX_HELO,
+    FAILED_SESSION_COUNT,
+    ADDITIONAL_INFORMATION,
+    FAILURE_REASON_CODE,
+];
+
+/// The keys seen in one object: which field each is, and the other spelling used for a field,
+/// if any. A field given twice (also under two spellings) goes to the lenient walk, which, like
+/// serde_json, keeps the last one and prefers RFC 8460's spelling.
+#[derive(Clone, Copy)]
+struct Keys<const N: usize> {
+    seen: u16,
+    other_spelling: [Option<&'static str>; N],
+}
+
+impl<const N: usize> Default for Keys<N> {
+    fn default() -> Self {
+        Self {
+            seen: 0,
+            other_spelling: [None; N],
+        }
+    }
+}
+
+impl<const N: usize> Keys<N> {
+    /// The index in `fields` of `key`; `None` for a key the fast path does not know.
+    #[inline]
+    fn resolve(&mut self, fields: &[Field; N], key: &str) -> Option<usize> {
+        let index = match fields.iter().position(|(name, _)| *name == key) {
+            Some(i) => i,
+            None => {
+                let (i, spelling) = fields
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, (_, others))| others.iter().find(|o| **o == key).map(|o| (i, *o)))?;
+                self.other_spelling[i] = Some(spelling);
+                i
+            }
+        };
+        let bit = 1u16 << index;
+        if self.seen & bit != 0 {
+            return None;
+        }
+        self.seen |= bit;
+        Some(index)
+    }
+
+    /// The lenient walk's warning for field `i` if it came under another spelling.
+    fn warn(&self, fields: &[Field; N], i: usize, path: &str, ctx: &mut Ctx) {
+        if let Some(found) = self.other_spelling[i] {
+            warn_non_standard_key(ctx, path, found, fields[i].0);
+        }
+    }
+
+    fn warn_all(&self, fields: &[Field; N], path: &str, ctx: &mut Ctx) {
+        for i in 0..N {
+            self.warn(fields, i, path, ctx);
+        }
+    }
+
+    fn any_other_spelling(&self) -> bool {
+        self.other_spelling.iter().any(Option::is_some)
+    }
+}
+
+/// What the top-level object held, before the warnings are put in the lenient walk's order.
+#[derive(Default)]
+struct Top<'a> {
+    keys: Keys<5>,
+    date_keys: Keys<2>,
+    organization_name: Option<Cow<'a, str>>,
+    report_id: Option<Cow<'a, str>>,
+    contact_info: Option<Cow<'a, str>>,
+    dates: Option<Dates<'a>>,
+    policies: Vec<PolicyResult>,
+    notes: Vec<PolicyNotes>,
+}
+
+/// `start-datetime` and `end-datetime`: the text and the Unix seconds of each.
+type Dates<'a> = ((Cow<'a, str>, i64), (Cow<'a, str>, i64));
+
+/// What the lenient walk would warn about in one element of `policies`.
+#[derive(Default)]
+struct PolicyNotes {
+    entry_keys: Keys<3>,
+    policy_keys: Keys<4>,
+    summary_keys: Keys<2>,
+    /// Failure details (by index) with a field under another spelling.
+    detail_keys: Vec<(usize, Keys<8>)>,
+    policy_string_was_string: bool,
+    policy_string_maybe_encoded: bool,
+    mx_host_was_string: bool,
+}
+
+impl Top<'_> {
+    fn finish(mut self) -> Option<Report> {
+        // A missing identity, date or policy list gets warnings or an error whose wording the
+        // lenient walk owns.
+        let organization_name = self.organization_name?;
+        let report_id = self.report_id?;
+        let ((start_raw, start), (end_raw, end)) = self.dates?;
+        if self.policies.is_empty() {
+            return None;
+        }
+        let mut ctx = Ctx::default();
+        self.keys.warn(&TOP, 0, "", &mut ctx);
+        self.keys.warn(&TOP, 1, "", &mut ctx);
+        self.date_keys.warn_all(&DATES, "date-range", &mut ctx);
+        check_range(start, end, &mut ctx);
+        self.keys.warn(&TOP, 3, "", &mut ctx);
+        if self.contact_info.is_none() {
+            warn_missing_contact(&mut ctx);
+        }
+        for (i, (result, notes)) in self.policies.iter_mut().zip(&self.notes).enumerate() {
+            notes.warn(i, result, &mut ctx)?;
+        }
+        Some(Report {
+            organization_name: organization_name.into_owned(),
+            date_range: DateRange {
+                start,
+                end,
+                start_datetime: start_raw.into_owned(),
+                end_datetime: end_raw.into_owned(),
+            },
+            contact_info: self.contact_info.map(Cow::into_owned),
+            report_id: report_id.into_owned(),
+            policies: self.policies,
+            warnings: ctx.finish(),
+        })
+    }
+}
+
+impl PolicyNotes {
+    /// Record the warnings of policy `i` in the lenient walk's order, and split an encoded
+    /// TLSA list as it does. `None` when the details' counts overflow (its error).
+    fn warn(&self, i: usize, result: &mut PolicyResult, ctx: &mut Ctx) -> Option<()> {
+        if self.any_warning() {
+            let policy_path = format!("policies[{i}].policy");
+            self.policy_keys.warn(&POLICY_FIELDS, 0, &policy_path, ctx);
+            self.policy_keys.warn(&POLICY_FIELDS, 1, &policy_path, ctx);
+            if self.policy_string_was_string {
+                warn_string_instead_of_array(ctx, &format!("{policy_path}.policy-string"));
+            }
+            if self.policy_string_maybe_encoded {
+                unwrap_json_encoded(&mut result.policy.policy_string, &policy_path, ctx);
+            }
+            self.policy_keys.warn(&POLICY_FIELDS, 2, &policy_path, ctx);
+            if self.mx_host_was_string {
+                warn_string_instead_of_array(ctx, &format!("{policy_path}.mx-host"));
+            }
+            self.policy_keys.warn(&POLICY_FIELDS, 3, &policy_path, ctx);
+            self.entry_keys.warn(&ENTRY, 1, &format!("policies[{i}]"), ctx);
+            for (j, keys) in &self.detail_keys {
+                keys.warn_all(&DETAIL, &format!("policies[{i}].failure-details[{j}]"), ctx);
+            }
+            self.summary_keys
+                .warn_all(&SUMMARY_FIELDS, &format!("policies[{i}].summary"), ctx);
+        }
+        let details_sum = result
+            .failure_details
+            .iter()
+            .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
+        let total = result.summary.total_failure_session_count;
+        if !result.failure_details.is_empty() && total != details_sum {
+            warn_count_mismatch(ctx, &format!("policies[{i}].summary"), total, details_sum);
+        }
+        Some(())
+    }
+
+    fn any_warning(&self) -> bool {
+        self.policy_string_was_string
+            || self.policy_string_maybe_encoded
+            || self.mx_host_was_string
+            || self.entry_keys.any_other_spelling()
+            || self.policy_keys.any_other_spelling()
+            || self.summary_keys.any_other_spelling()
+            || !self.detail_keys.is_empty()
+    }
+}
+
+fn date_range<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<2>) -> Option<Dates<'a>> {
+    let (mut start, mut end) = (None, None);
+    cur.object(|cur, key| {
+        let slot = match keys.resolve(&DATES, &key)? {
+            0 => &mut start,
+            _ => &mut end,
+        };
+        let raw = cur.string()?;
+        let unix = rfc3339_utc(&raw)?;
+        *slot = Some((raw, unix));
+        Some(())
+    })?;
+    Some((start?, end?))
+}
+
+fn policy_result(cur: &mut Cursor<'_>) -> Option<(PolicyResult, PolicyNotes)> {
+    let mut policy = None;
+    let mut summary = None;
+    let mut failure_details = Vec::new();
+    let mut notes = PolicyNotes::default();
+    let mut entry_keys = Keys::default();
+    cur.object(|cur, key| {
+        match entry_keys.resolve(&ENTRY, &key)? {
+            0 => policy = Some(policy_object(cur, &mut notes)?),
+            1 => {
+                if !cur.null() {
+                    cur.array(|cur| {
+                        let mut keys = Keys::default();
+                        failure_details.push(failure_detail(cur, &mut keys)?);
+                        if keys.any_other_spelling() {
+                            notes.detail_keys.push((failure_details.len() - 1, keys));
+                        }
+                        Some(())
+                    })?;
+                }
+            }
+            _ => summary = Some(summary_object(cur, &mut notes.summary_keys)?),
+        }
+        Some(())
+    })?;
+    notes.entry_keys = entry_keys;
+    Some((
+        PolicyResult {
+            policy: policy?,
+            summary: summary?,
+            failure_details,
+        },
+        notes,
+    ))
+}
+
+fn policy_object(cur: &mut Cursor<'_>, notes: &mut PolicyNotes) -> Option<Policy> {
+    let mut policy_type = None;
+    let mut policy_string = Vec::new();
+    let mut policy_domain = None;
+    let mut mx_host = Vec::new();
+    let mut keys = Keys::default();
+    cur.object(|cur, key| {
+        match keys.resolve(&POLICY_FIELDS, &key)? {
+            0 => {
+                policy_type = match PolicyType::from_wire(&cur.opt_text()??) {
+                    PolicyType::Unknown(_) => return None,
+                    known => Some(known),
+                };
+            }
+            1 => {
+                notes.policy_string_was_string = cur.text_list(&mut policy_string)?;
+                // One element that looks like a JSON array: Microsoft's encoded TLSA list,
+                // split (with a warning) in the lenient walk's order when the report is done.
+                notes.policy_string_maybe_encoded =
+                    matches!(policy_string.as_slice(), [only] if only.starts_with('[') && only.ends_with(']'));
+            }
+            2 => notes.mx_host_was_string = cur.text_list(&mut mx_host)?,
+            _ => policy_domain = Some(cur.opt_text()??.into_owned()),
+        }
+        Some(())
+    })?;
+    notes.policy_keys = keys;
+    Some(Policy {
+        policy_type: policy_type?,
+        policy_string,
+        // Without a policy-domain the lenient walk consults the hint.
+        policy_domain: Some(policy_domain?),
+        mx_host,
+    })
+}
+
+fn summary_object(cur: &mut Cursor<'_>, keys: &mut Keys<2>) -> Option<Summary> {
+    let (mut success, mut failure) = (None, None);
+    cur.object(|cur, key| {
+        match keys.resolve(&SUMMARY_FIELDS, &key)? {
+            0 => success = Some(cur.count()?),
+            _ => failure = Some(cur.count()?),
+        }
+        Some(())
+    })?;
+    Some(Summary {
+        total_successful_session_count: success?,
+        total_failure_session_count: failure?,
+    })
+}
+
+fn failure_detail(cur: &mut Cursor<'_>, keys: &mut Keys<8>) -> Option<FailureDetail> {
+    let mut result_type = None;
+    let mut count = None;
+    let mut detail = FailureDetail {
+        result_type: ResultType::ValidationFailure,
+        sending_mta_ip: None,
+        sending_mta_ip_raw: None,
+        receiving_mx_hostname: None,
+        receiving_mx_helo: None,
+        receiving_ip: None,
+        receiving_ip_raw: None,
+        failed_session_count: 0,
+        additional_information: None,
+        failure_reason_code: None,
+    };
+    cur.object(|cur, key| {
+        match keys.resolve(&DETAIL, &key)? {
+            0 => {
+                result_type = match ResultType::from_wire(&cur.opt_text()??) {
+                    ResultType::Unknown(_) => return None,
+                    known => Some(known),
+                };
+            }
+            1 => detail.sending_mta_ip = cur.opt_ip()?,
+            2 => detail.receiving_ip = cur.opt_ip()?,
+            3 => detail.receiving_mx_hostname = cur.opt_text()?.map(Cow::into_owned),
+            4 => detail.receiving_mx_helo = cur.opt_text()?.map(Cow::into_owned),
+            5 => count = Some(cur.count()?),
+            6 => detail.additional_information = cur.opt_text()?.map(Cow::into_owned),
+            _ => detail.failure_reason_code = cur.opt_text()?.map(Cow::into_owned),
+        }
+        Some(())
+    })?;
+    detail.result_type = result_type?;
+    detail.failed_session_count = count?;
+    Some(detail)
+}
+
+/// Bytes that end the fast scan of a string: the closing quote, an escape, or a control
+/// character (invalid in JSON).
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The index of the first byte at or after `from` that ends a plain run of string characters
+/// (see [`STRING_STOP`]), or `bytes.len()`. Eight bytes at a time.
+#[inline]
+fn find_string_stop(bytes: &[u8], mut from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let word = u64::from_le_bytes(chunk);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // The classic "has a zero byte" / "has a byte below n" tests: exact for the lowest
+        // flagged byte, which is the one wanted.
+        let hits = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let hits = hits & HIGH;
+        if hits != 0 {
+            return from + (hits.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while let Some(&c) = bytes.get(from) {
+        if STRING_STOP[usize::from(c)] {
+            return from;
+        }
+        from += 1;
+    }
+    from
+}
+
+/// A position in the input. Every method returns `None` when the input is not what the fast
+/// path handles, and then the caller gives up.
+struct Cursor<'a> {
+    /// The input, known to be UTF-8.
+    text: &'a str,
+    /// The same, as bytes.
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Skip JSON white space and return the next byte.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        loop {
+            let c = *self.bytes.get(self.pos)?;
+            match c {
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    self.pos += 1;
+                    // Indentation comes in runs of spaces.
+                    while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8)
+                        && let Ok(chunk) = <[u8; 8]>::try_from(chunk)
+                        && u64::from_ne_bytes(chunk) == u64::from_ne_bytes(*b"        ")
+                    {
+                        self.pos += 8;
+                    }
+                }
+                _ => return Some(c),
+            }
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// `{ "key": value, ... }`, calling `field` with the cursor on each value.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            field(self, key)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(());
+        }
+    }
+
+    /// `[ value, ... ]`, calling `item` with the cursor on each value.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b']').then_some(());
+        }
+    }
+
+    /// `null` (the lenient walk reads it as an absent field).
+    fn null(&mut self) -> bool {
+        if self.peek() == Some(b'n') && self.bytes.get(self.pos..self.pos + 4) == Some(b"null") {
+            self.pos += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string: borrowed from the input unless it has escapes.
+    #[inline]
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.pos;
+        let stop = find_string_stop(self.bytes, start);
+        match self.bytes.get(stop)? {
+            b'"' => {
+                self.pos = stop + 1;
+                // The quote is ASCII, so both ends are character boundaries.
+                self.text.get(start..stop).map(Cow::Borrowed)
+            }
+            b'\\' => self.unescape().map(Cow::Owned),
+            _ => None,
+        }
+    }
+
+    /// The rest of a string that has escapes (the cursor is just after the opening quote).
+    fn unescape(&mut self) -> Option<String> {
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let rest = self.bytes.get(self.pos..)?;
+            let len = rest.iter().position(|&c| STRING_STOP[usize::from(c)])?;
+            out.extend_from_slice(rest.get(..len)?);
+            self.pos += len + 1;
+            match rest.get(len)? {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let escaped = *self.bytes.get(self.pos)?;
+                    self.pos += 1;
+                    let byte = match escaped {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let c = self.unicode_escape()?;
+                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                            continue;
+                        }
+                        _ => return None,
+                    };
+                    out.push(byte);
+                }
+                // A control character: not JSON.
+                _ => return None,
+            }
+        }
+    }
+
+    /// The `XXXX` of `\uXXXX` (and a following low surrogate); a lone surrogate is not
+    /// accepted, as serde_json does not accept it.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        if (0xD800..0xDC00).contains(&first) {
+            if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return None;
+            }
+            self.pos += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return None;
+            }
+            char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+        } else {
+            char::from_u32(first)
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.pos..self.pos + 4)?;
+        self.pos += 4;
+        digits
+            .iter()
+            .try_fold(0u32, |acc, &c| char::from(c).to_digit(16).map(|d| acc * 16 + d))
+    }
+
+    /// A string or `null`, trimmed; an empty string counts as absent, as in the lenient walk.
+    fn opt_text(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.null() {
+            return Some(None);
+        }
+        Some(trimmed(self.string()?))
+    }
+
+    /// An IP address, or absent; text that is not an address is left to the lenient walk,
+    /// which keeps it with a warning.
+    fn opt_ip(&mut self) -> Option<Option<IpAddr>> {
+        match self.opt_text()? {
+            None => Some(None),
+            Some(text) => ipv4_dotted(&text)
+                .map(IpAddr::V4)
+                .or_else(|| parse_ip(&text))
+                .map(Some),
+        }
+    }
+
+    /// An array of strings (or one string, which the lenient walk warns about: returns
+    /// whether it was one), each trimmed, empty ones dropped.
+    fn text_list(&mut self, out: &mut Vec<String>) -> Option<bool> {
+        if self.null() {
+            return Some(false);
+        }
+        if self.peek() == Some(b'"') {
+            let Some(text) = trimmed(self.string()?) else {
+                return Some(false);
+            };
+            out.push(text.into_owned());
+            return Some(true);
+        }
+        self.array(|cur| {
+            if let Some(text) = trimmed(cur.string()?) {
+                out.push(text.into_owned());
+            }
+            Some(())
+        })?;
+        Some(false)
+    }
+
+    /// A non-negative JSON integer that fits in `u64`.
+    fn count(&mut self) -> Option<u64> {
+        self.peek()?;
+        let start = self.pos;
+        let mut value = 0u64;
+        while let Some(&c) = self.bytes.get(self.pos) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.pos += 1;
+        }
+        match self.pos - start {
+            0 => None,
+            // JSON has no leading zeros.
+            len if len > 1 && self.bytes.get(start) == Some(&b'0') => None,
+            _ => Some(value),
+        }
+    }
+}
+
+/// A plain dotted-quad IPv4 address (no leading zeros, as the standard parser requires);
+/// anything else is left to [`parse_ip`].
+fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let value = part.iter().try_fold(0u16, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0'))
+        })?;
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then(|| Ipv4Addr::from(octets))
+}
+
+/// `text` without surrounding white space; `None` when nothing is left.
+fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    match text {
+        // Most values start and end with a visible ASCII character: nothing to trim.
+        Cow::Borrowed(s)
+            if matches!(
+                (s.as_bytes().first(), s.as_bytes().last()),
+                (Some(b'!'..=b'~'), Some(b'!'..=b'~'))
+            ) =>
+        {
+            Some(Cow::Borrowed(s))
+        }
+        Cow::Borrowed(s) => Some(s.trim()).filter(|t| !t.is_empty()).map(Cow::Borrowed),
+        Cow::Owned(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                None
+            } else if t.len() == s.len() {
+                Some(Cow::Owned(s))
+            } else {
+                Some(Cow::Owned(t.to_owned()))
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as UTC Unix seconds, within the range the lenient parser accepts.
+fn rfc3339_utc(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b.get(from..to)?.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let unix = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+    (0..=MAX_UNIX).contains(&unix).then_some(unix)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path matches keys exactly, the lenient walk loosely (case, separators): they
+    /// agree only if no two names of different fields of one object match loosely.
+    #[test]
+    fn no_two_fields_of_an_object_look_alike() {
+        fn check(fields: &[Field]) {
+            for (i, a) in fields.iter().enumerate() {
+                for b in &fields[i + 1..] {
+                    for x in std::iter::once(&a.0).chain(a.1) {
+                        for y in std::iter::once(&b.0).chain(b.1) {
+                            assert!(!crate::parse::same_key(x, y), "{x} and {y}");
+                        }
+                    }
+                }
+            }
+        }
+        check(&TOP);
+        check(&DATES);
+        check(&ENTRY);
+        check(&POLICY_FIELDS);
+        check(&SUMMARY_FIELDS);
+        check(&DETAIL);
+    }
+
+    #[test]
+    fn dotted_quads_match_the_standard_parser() {
+        for text in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "",
+            "a.b.c.d",
+            "1.2.3.+4",
+        ] {
+            assert_eq!(ipv4_dotted(text), text.parse::<Ipv4Addr>().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn finds_string_stops() {
+        let text = b"0123456789abcdef\"0123456789\\x\x01";
+        assert_eq!(find_string_stop(text, 0), 16);
+        assert_eq!(find_string_stop(text, 17), 27);
+        assert_eq!(find_string_stop(text, 28), 29);
+        assert_eq!(find_string_stop(b"abc", 0), 3);
+        assert_eq!(
+            find_string_stop("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\"".as_bytes(), 0),
+            10
+        );
+    }
+
+    #[test]
+    fn dates_match_the_time_crate() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2016-04-01T00:00:00Z",
+            "2016-04-01T23:59:59Z",
+            "2000-02-29T12:00:00Z",
+            "2100-03-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let expected = crate::datetime::parse_str(text).map(|d| d.unix);
+            assert_eq!(rfc3339_utc(text), expected, "{text}");
+        }
+        for text in [
+            "2016-02-30T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2016-04-01T24:00:00Z",
+            "2016-04-01T00:00:60Z",
+            "2016-04-01t00:00:00Z",
+            "2016-04-01T00:00:00+00:00",
+            "1969-12-31T23:59:59Z",
+            "2016-04-01T00:00:0xZ",
+        ] {
+            assert_eq!(rfc3339_utc(text), None, "{text}");
+        }
+    }
+}
