@@ -434,6 +434,29 @@ fn find_string_stop(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
+/// The index of the first byte at or after `from` that is not a space (indentation comes in
+/// runs of spaces), or `bytes.len()`. Eight bytes at a time.
+#[inline]
+fn skip_spaces(bytes: &[u8], mut from: usize) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let other = u64::from_le_bytes(chunk) ^ u64::from_ne_bytes(*b"        ");
+        // Exact per byte (no carry between bytes): the high bit is set for each non-space.
+        let non_space = (((other & LOW7) + LOW7) | other) & !LOW7;
+        if non_space != 0 {
+            return from + (non_space.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while bytes.get(from) == Some(&b' ') {
+        from += 1;
+    }
+    from
+}
+
 /// A position in the input. Every method returns `None` when the input is not what the fast
 /// path handles, and then the caller gives up.
 struct Cursor<'a> {
@@ -451,16 +474,7 @@ impl<'a> Cursor<'a> {
         loop {
             let c = *self.bytes.get(self.pos)?;
             match c {
-                b' ' | b'\n' | b'\r' | b'\t' => {
-                    self.pos += 1;
-                    // Indentation comes in runs of spaces.
-                    while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8)
-                        && let Ok(chunk) = <[u8; 8]>::try_from(chunk)
-                        && u64::from_ne_bytes(chunk) == u64::from_ne_bytes(*b"        ")
-                    {
-                        self.pos += 8;
-                    }
-                }
+                b' ' | b'\n' | b'\r' | b'\t' => self.pos = skip_spaces(self.bytes, self.pos + 1),
                 _ => return Some(c),
             }
         }
@@ -678,18 +692,36 @@ impl<'a> Cursor<'a> {
 /// anything else is left to [`parse_ip`].
 fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = text.split('.');
-    for octet in &mut octets {
-        let part = parts.next()?.as_bytes();
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
+    let mut index = 0;
+    let mut value = 0u16;
+    let mut digits = 0;
+    for &c in text.as_bytes() {
+        match c {
+            b'0'..=b'9' => {
+                // No leading zeros, at most three digits, at most 255.
+                if digits > 0 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u16::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && index < 3 => {
+                octets[index] = u8::try_from(value).ok()?;
+                index += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
         }
-        let value = part.iter().try_fold(0u16, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0'))
-        })?;
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then(|| Ipv4Addr::from(octets))
+    if index != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// `text` without surrounding white space; `None` when nothing is left.
@@ -816,6 +848,14 @@ mod tests {
         ] {
             assert_eq!(ipv4_dotted(text), text.parse::<Ipv4Addr>().ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn skips_spaces() {
+        assert_eq!(skip_spaces(b"            x", 0), 12);
+        assert_eq!(skip_spaces(b"  \t ", 0), 2);
+        assert_eq!(skip_spaces(b"                ", 3), 16);
+        assert_eq!(skip_spaces("        \u{a0}".as_bytes(), 0), 8);
     }
 
     #[test]
