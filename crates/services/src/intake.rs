@@ -19,12 +19,15 @@ use moat_domain::{
         ReportWarningView,
     },
 };
-use moat_store::reports::{
-    self as store, NewFailure, NewPolicyResult, NewRaw, NewReport, RawInserted, RawOutcome, Stored,
+use moat_store::{
+    domains::DomainRow,
+    reports::{
+        self as store, NewFailure, NewPolicyResult, NewRaw, NewReport, RawInserted, RawOutcome, Stored,
+    },
 };
 use moat_tlsrpt::{Limits, ParseHint, Report, Warning, WarningCode};
 use sha2::{Digest, Sha256};
-use std::{io::Write, sync::Arc};
+use std::{collections::HashMap, io::Write, sync::Arc};
 
 /// Largest message or POST body accepted, bytes (SMTP `SIZE`, HTTP body limit).
 pub const MAX_MESSAGE_BYTES: usize = 10 << 20;
@@ -386,6 +389,28 @@ fn parse_sync(bytes: &[u8], channel: Channel, hint: Option<&str>) -> Result<Vec<
     }
 }
 
+/// Domains looked up by name while filing the reports of one message or one batch (which
+/// name the same few domains over and over): one query per name instead of per report.
+#[derive(Debug, Default)]
+struct DomainLookups(HashMap<String, Option<DomainRow>>);
+
+impl DomainLookups {
+    /// [`moat_store::domains::get_any_org`], remembered.
+    async fn get_any_org(&mut self, db: &moat_store::Db, name: &str) -> Result<Option<DomainRow>> {
+        if let Some(row) = self.0.get(name) {
+            return Ok(row.clone());
+        }
+        let row = moat_store::domains::get_any_org(db, name).await?;
+        self.0.insert(name.to_owned(), row.clone());
+        Ok(row)
+    }
+
+    /// Forgets `name` (about to be added).
+    fn forget(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+}
+
 /// Where one report goes.
 enum Target {
     Domain {
@@ -509,7 +534,12 @@ impl Services {
             unattributed,
             org: org_of_raw,
         } = self
-            .attribute(&reports, recipient_domain.as_ref(), incoming.org_hint)
+            .attribute(
+                &mut DomainLookups::default(),
+                &reports,
+                recipient_domain.as_ref(),
+                incoming.org_hint,
+            )
             .await?;
         let error = unattributed.join("; ");
         if new_reports.is_empty() {
@@ -570,13 +600,14 @@ impl Services {
     /// Files every report of one message: the rows to store and what to tell the sender.
     async fn attribute(
         &self,
+        lookups: &mut DomainLookups,
         reports: &[Report],
         recipient: Option<&DomainName>,
         org_hint: Option<OrgId>,
     ) -> Result<Attributed> {
         let mut out = Attributed::default();
         for report in reports {
-            match self.target(report, recipient, org_hint).await? {
+            match self.target(lookups, report, recipient, org_hint).await? {
                 Target::Domain {
                     org,
                     domain,
@@ -635,9 +666,12 @@ impl Services {
 
         let t = now();
         let mut filed = Vec::with_capacity(items.len());
+        let mut lookups = DomainLookups::default();
         for ((incoming, hint), (_, _, parsed)) in items.iter().zip(&hints).zip(&prepared) {
             filed.push(match parsed {
-                Ok(reports) => Ok(self.attribute(reports, hint.as_ref(), incoming.org_hint).await?),
+                Ok(reports) => Ok(self
+                    .attribute(&mut lookups, reports, hint.as_ref(), incoming.org_hint)
+                    .await?),
                 Err(reason) => Err(reason.clone()),
             });
         }
@@ -689,13 +723,13 @@ impl Services {
                 {
                     self.receive_report(incoming.clone()).await?
                 }
-                RawInserted::Again { id, status } => {
-                    let error = store::raw(&self.db, id).await?.and_then(|(r, _)| r.error);
-                    Receipt {
-                        raw_id: id,
-                        outcome: Outcome::Repeated { status, error },
-                    }
-                }
+                RawInserted::Again { id, status } => Receipt {
+                    raw_id: id,
+                    outcome: Outcome::Repeated {
+                        status,
+                        error: st.raw_error,
+                    },
+                },
                 RawInserted::New(id) => Receipt {
                     raw_id: id,
                     outcome: match filed {
@@ -721,6 +755,7 @@ impl Services {
     /// Decides which organization and domain a report is filed under.
     async fn target(
         &self,
+        lookups: &mut DomainLookups,
         report: &Report,
         recipient: Option<&DomainName>,
         org_hint: Option<OrgId>,
@@ -730,7 +765,7 @@ impl Services {
             .into_iter()
             .find_map(|d| DomainName::parse(&d).ok());
         if let Some(rcpt) = recipient {
-            let Some(row) = moat_store::domains::get_any_org(&self.db, rcpt.as_str()).await? else {
+            let Some(row) = lookups.get_any_org(&self.db, rcpt.as_str()).await? else {
                 return Ok(Target::Nowhere(format!(
                     "{} is not a domain Moat has (any more)",
                     rcpt.unicode()
@@ -775,7 +810,7 @@ impl Services {
                 "the report names no policy-domain and arrived without a per-domain address".into(),
             ));
         };
-        match moat_store::domains::get_any_org(&self.db, claimed.as_str()).await? {
+        match lookups.get_any_org(&self.db, claimed.as_str()).await? {
             Some(row) if org_hint.is_none_or(|o| o == row.org_id) => Ok(Target::Domain {
                 org: row.org_id,
                 domain: row.id,
@@ -788,6 +823,8 @@ impl Services {
             ))),
             None => match org_hint {
                 Some(org) => {
+                    // Looked up again next time, whatever happens here.
+                    lookups.forget(claimed.as_str());
                     let id = match moat_store::domains::insert(
                         &self.db,
                         org,

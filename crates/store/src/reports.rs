@@ -6,10 +6,10 @@
 //! Reading is always scoped by organization, except for the operator's raw-message
 //! functions (`raw*`), which the intake and `moat reparse` use for every tenant.
 
-use crate::{Db, Result};
+use crate::{Backend, Db, Result, StoreError};
 use moat_domain::views::{DomainId, OrgId};
 use sqlx::{Any, Row, Transaction, any::AnyRow};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, hash_map::Entry};
 
 /// A message or POST body as received, to be stored before parsing.
 #[derive(Debug, Clone, Default)]
@@ -371,11 +371,9 @@ pub async fn store_reports(
     let mut tx = db.begin_write().await?;
     clear_derived(&mut tx, raw_id).await?;
     let mut rollups = Rollups::new();
-    let mut stored = Vec::with_capacity(reports.len());
-    for r in reports {
-        stored.push(insert_report(&mut tx, &mut rollups, raw_id, now, r).await?);
-    }
-    apply_rollups(&mut tx, &rollups).await?;
+    let entries: Vec<(i64, &NewReport)> = reports.iter().map(|r| (raw_id, r)).collect();
+    let stored = insert_reports(&mut tx, db.backend(), &mut rollups, now, &entries).await?;
+    apply_rollups(&mut tx, db.backend(), &rollups).await?;
     sqlx::query(
         "UPDATE raw_reports SET status = $1, error = $2, org_id = $3, processed_at = $4 WHERE id = $5",
     )
@@ -412,180 +410,466 @@ pub struct BatchItem<'a> {
 pub struct BatchStored {
     /// The raw row (new, or the earlier copy of the same bytes).
     pub raw: RawInserted,
+    /// For a repeat ([`RawInserted::Again`]): the earlier copy's error, if any.
+    pub raw_error: Option<String>,
     /// Per report, for a new raw row (empty for a repeat).
     pub reports: Vec<Stored>,
 }
 
-/// Stores many messages in one transaction (bulk import): each raw message, then the
-/// reports parsed from it, exactly as [`insert_raw`] + [`store_reports`] would. Bytes that
-/// were stored before only have their delivery counted.
-pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<Vec<BatchStored>> {
-    let mut tx = db.begin_write().await?;
-    let mut rollups = Rollups::new();
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let raw = insert_raw_tx(&mut tx, &item.raw).await?;
-        let RawInserted::New(raw_id) = raw else {
-            if let RawInserted::Again { id, .. } = &raw {
-                sqlx::query("UPDATE reports SET duplicates = duplicates + 1 WHERE raw_id = $1")
-                    .bind(*id)
-                    .execute(&mut **tx)
-                    .await?;
+/// Most bind parameters in one statement: SQLite's limit (32766); PostgreSQL's is 65535.
+const MAX_BINDS: usize = 32_766;
+
+/// Most message bytes (compressed) in one multi-row `raw_reports` INSERT.
+const MAX_RAW_BYTES_PER_INSERT: usize = 16 << 20;
+
+/// Appends `rows` placeholder tuples of `per_row` parameters each, the only parameters of
+/// the statement, bound in order. SQLite gets anonymous `?`: it looks numbered parameters up
+/// by name in a list, when parsing and again when binding each one, which makes a statement
+/// with thousands of `$N` cost quadratic time (most of an import's CPU time, measured).
+fn push_values(q: &mut String, backend: Backend, rows: usize, per_row: usize) {
+    use std::fmt::Write as _;
+    for row in 0..rows {
+        q.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..per_row {
+            if col > 0 {
+                q.push_str(", ");
             }
-            out.push(BatchStored {
-                raw,
-                reports: Vec::new(),
-            });
-            continue;
-        };
-        let mut stored = Vec::with_capacity(item.reports.len());
-        for r in &item.reports {
-            stored.push(insert_report(&mut tx, &mut rollups, raw_id, now, r).await?);
+            match backend {
+                Backend::Sqlite => q.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(q, "${}", row * per_row + col + 1);
+                }
+            }
         }
-        let status = if item.status == "parsed" && stored.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
-            "duplicate"
-        } else {
-            item.status
-        };
-        sqlx::query(
-            "UPDATE raw_reports SET status = $1, error = $2, org_id = $3, processed_at = $4 WHERE id = $5",
-        )
-        .bind(status)
-        .bind(item.error.as_deref())
-        .bind(item.org_id.map(|o| o.0))
-        .bind(now)
-        .bind(raw_id)
-        .execute(&mut **tx)
-        .await?;
-        out.push(BatchStored { raw, reports: stored });
+        q.push(')');
     }
-    apply_rollups(&mut tx, &rollups).await?;
+}
+
+/// Stores many messages in one transaction (bulk import), with the same result as
+/// [`insert_raw`] + [`store_reports`] for each message in turn, in a handful of multi-row
+/// statements instead of several statements per message: the new raw rows (already with
+/// their parse outcome, in the same transaction), then every report, policy and failure
+/// detail of the batch, then the rollups. Bytes stored before — earlier, or by an earlier
+/// message of the same batch — only have their delivery counted.
+pub async fn ingest_batch(db: &Db, now: i64, items: &[BatchItem<'_>]) -> Result<Vec<BatchStored>> {
+    // Identical bytes twice in one batch: the later copy is a repeat of the first, as if
+    // the first had been stored and processed before it arrived.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut repeat_of: Vec<Option<usize>> = Vec::with_capacity(items.len());
+    let mut firsts = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match first_of.entry(item.raw.sha256) {
+            Entry::Occupied(e) => repeat_of.push(Some(*e.get())),
+            Entry::Vacant(e) => {
+                e.insert(i);
+                repeat_of.push(None);
+                firsts.push(i);
+            }
+        }
+    }
+
+    let backend = db.backend();
+    let mut tx = db.begin_write().await?;
+    let inserted = insert_raws(&mut tx, backend, now, items, &firsts).await?;
+    let mut raws: Vec<Option<(RawInserted, Option<String>)>> = vec![None; items.len()];
+    for (&i, r) in firsts.iter().zip(inserted) {
+        raws[i] = Some(r);
+    }
+
+    // The reports of the new raw rows, in batch order.
+    let mut entries: Vec<(i64, &NewReport)> = Vec::new();
+    for (item, raw) in items.iter().zip(&raws) {
+        if let Some((RawInserted::New(raw_id), _)) = raw {
+            entries.extend(item.reports.iter().map(|r| (*raw_id, r)));
+        }
+    }
+    let mut rollups = Rollups::new();
+    let mut stored = insert_reports(&mut tx, backend, &mut rollups, now, &entries)
+        .await?
+        .into_iter();
+
+    let mut out = Vec::with_capacity(items.len());
+    let mut all_duplicates = Vec::new();
+    let mut redelivered = Vec::new();
+    for (item, raw) in items.iter().zip(&raws) {
+        match raw {
+            Some((RawInserted::New(raw_id), _)) => {
+                let reports: Vec<Stored> = stored.by_ref().take(item.reports.len()).collect();
+                if item.status == "parsed" && reports.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
+                    all_duplicates.push(*raw_id);
+                }
+                out.push(BatchStored {
+                    raw: RawInserted::New(*raw_id),
+                    raw_error: None,
+                    reports,
+                });
+            }
+            Some((again @ RawInserted::Again { id, .. }, error)) => {
+                redelivered.push(*id);
+                out.push(BatchStored {
+                    raw: again.clone(),
+                    raw_error: error.clone(),
+                    reports: Vec::new(),
+                });
+            }
+            // A repeat within the batch: filled in below.
+            None => out.push(BatchStored {
+                raw: RawInserted::New(0),
+                raw_error: None,
+                reports: Vec::new(),
+            }),
+        }
+    }
+    for ids in all_duplicates.chunks(MAX_BINDS) {
+        let mut q = String::from("UPDATE raw_reports SET status = 'duplicate' WHERE id IN ");
+        push_values_list(&mut q, backend, ids.len());
+        let mut query = sqlx::query(&q);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    // Bytes stored before: a sender (or an import) repeating them counts on their reports.
+    for ids in redelivered.chunks(MAX_BINDS) {
+        let mut q = String::from("UPDATE reports SET duplicates = duplicates + 1 WHERE raw_id IN ");
+        push_values_list(&mut q, backend, ids.len());
+        let mut query = sqlx::query(&q);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    // Repeats within the batch, in order: one more delivery of the first copy.
+    for (i, first) in repeat_of.iter().enumerate() {
+        let Some(first) = first else { continue };
+        let id = match &out[*first].raw {
+            RawInserted::New(id) | RawInserted::Again { id, .. } => *id,
+        };
+        let row = sqlx::query(
+            "UPDATE raw_reports SET deliveries = deliveries + 1 WHERE id = $1 RETURNING status, error",
+        )
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE reports SET duplicates = duplicates + 1 WHERE raw_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        out[i] = BatchStored {
+            raw: RawInserted::Again {
+                id,
+                status: row.try_get("status")?,
+            },
+            raw_error: row.try_get("error")?,
+            reports: Vec::new(),
+        };
+    }
+    apply_rollups(&mut tx, backend, &rollups).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-async fn insert_report(
-    tx: &mut Transaction<'static, Any>,
-    rollups: &mut Rollups,
-    raw_id: i64,
-    now: i64,
-    r: &NewReport,
-) -> Result<Stored> {
-    let day = day_of(r.start_at);
-    let tallies_json = serde_json::to_string(&r.tallies).unwrap_or_else(|_| "[]".into());
-    let detail_count: i64 = r.policies.iter().map(|p| p.failures.len() as i64).sum();
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO reports
-           (org_id, domain_id, raw_id, report_id, dedupe_key, organization_name, contact_info,
-            policy_domain, start_at, end_at, day, success_count, failure_count, detail_count,
-            warnings_json, tallies_json, payload_sha256, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         ON CONFLICT DO NOTHING
-         RETURNING id",
-    )
-    .bind(r.org_id.0)
-    .bind(r.domain_id.0)
-    .bind(raw_id)
-    .bind(&r.report_id)
-    .bind(&r.dedupe_key)
-    .bind(&r.organization_name)
-    .bind(r.contact_info.as_deref())
-    .bind(&r.policy_domain)
-    .bind(r.start_at)
-    .bind(r.end_at)
-    .bind(day)
-    .bind(r.success_count)
-    .bind(r.failure_count)
-    .bind(detail_count)
-    .bind(&r.warnings_json)
-    .bind(&tallies_json)
-    .bind(&r.payload_sha256)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(id) = id else {
-        let existing: i64 = sqlx::query_scalar(
-            "UPDATE reports SET duplicates = duplicates + 1
-             WHERE org_id = $1 AND (dedupe_key = $2 OR payload_sha256 = $3)
-             RETURNING id",
-        )
-        .bind(r.org_id.0)
-        .bind(&r.dedupe_key)
-        .bind(&r.payload_sha256)
-        .fetch_one(&mut **tx)
-        .await?;
-        return Ok(Stored::Duplicate(existing));
-    };
-
-    for (position, p) in r.policies.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO report_policies
-               (report_row, position, policy_type, policy_domain, policy_string, mx_host, success_count, failure_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(&p.policy_type)
-        .bind(p.policy_domain.as_deref())
-        .bind(&p.policy_string_json)
-        .bind(&p.mx_host_json)
-        .bind(p.success_count)
-        .bind(p.failure_count)
-        .execute(&mut **tx)
-        .await?;
-    }
-    insert_failures(tx, id, r).await?;
-    let rows = rollups
-        .entry((r.org_id.0, r.domain_id.0, day, r.organization_name.clone()))
-        .or_default();
-    for (kind, n) in &r.tallies {
-        let e = rows.entry(kind.clone()).or_default();
-        e.0 += n;
-        e.1 += 1;
-    }
-    Ok(Stored::New(id))
+/// Appends `(p1, p2, ..., pn)`, the only parameters of the statement.
+fn push_values_list(q: &mut String, backend: Backend, n: usize) {
+    push_values(q, backend, 1, n);
 }
 
-/// Most rows per multi-row INSERT (8 binds each, well under SQLite's bind limit).
-const FAILURE_ROWS_PER_INSERT: usize = 200;
+/// Inserts the raw rows `which` of `items` (distinct bytes), with their parse outcome, or
+/// counts one more delivery of bytes stored before. Returns, per row, what happened and
+/// (for a repeat) the stored error.
+async fn insert_raws(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    now: i64,
+    items: &[BatchItem<'_>],
+    which: &[usize],
+) -> Result<Vec<(RawInserted, Option<String>)>> {
+    const BINDS: usize = 17;
+    let mut out: Vec<Option<(RawInserted, Option<String>)>> = vec![None; which.len()];
+    let mut start = 0;
+    while start < which.len() {
+        // As many rows as the bind limit and the size cap allow (at least one).
+        let mut end = start;
+        let mut bytes = 0;
+        while end < which.len()
+            && (end == start
+                || ((end - start + 1) * BINDS <= MAX_BINDS
+                    && bytes + items[which[end]].raw.body_gz.len() <= MAX_RAW_BYTES_PER_INSERT))
+        {
+            bytes += items[which[end]].raw.body_gz.len();
+            end += 1;
+        }
+        let chunk = &which[start..end];
+        let mut q = String::from(
+            "INSERT INTO raw_reports
+               (received_at, channel, peer, helo, mail_from, rcpt_to, tls, content_type, file_name,
+                org_hint, size, sha256, body_gz, status, error, org_id, processed_at)
+             VALUES ",
+        );
+        push_values(&mut q, backend, chunk.len(), BINDS);
+        q.push_str(
+            " ON CONFLICT (sha256) DO UPDATE SET deliveries = raw_reports.deliveries + 1
+             RETURNING id, deliveries, status, error, sha256",
+        );
+        let mut query = sqlx::query(&q);
+        for &i in chunk {
+            let item = &items[i];
+            let raw = &item.raw;
+            query = query
+                .bind(raw.received_at)
+                .bind(raw.channel)
+                .bind(raw.peer)
+                .bind(raw.helo)
+                .bind(raw.mail_from)
+                .bind(raw.rcpt_to)
+                .bind(i64::from(raw.tls))
+                .bind(raw.content_type)
+                .bind(raw.file_name)
+                .bind(raw.org_hint.map(|o| o.0))
+                .bind(raw.size)
+                .bind(raw.sha256)
+                .bind(raw.body_gz)
+                .bind(item.status)
+                .bind(item.error.as_deref())
+                .bind(item.org_id.map(|o| o.0))
+                .bind(now);
+        }
+        // RETURNING comes in no guaranteed order: match the rows up by their hash.
+        let position: HashMap<&str, usize> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (items[i].raw.sha256, start + k))
+            .collect();
+        for row in query.fetch_all(&mut **tx).await? {
+            let sha: String = row.try_get("sha256")?;
+            let Some(&k) = position.get(sha.as_str()) else {
+                continue;
+            };
+            let id: i64 = row.try_get("id")?;
+            let deliveries: i64 = row.try_get("deliveries")?;
+            out[k] = Some(if deliveries > 1 {
+                (
+                    RawInserted::Again {
+                        id,
+                        status: row.try_get("status")?,
+                    },
+                    row.try_get("error")?,
+                )
+            } else {
+                (RawInserted::New(id), None)
+            });
+        }
+        start = end;
+    }
+    out.into_iter()
+        .map(|r| r.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound)))
+        .collect()
+}
 
-async fn insert_failures(tx: &mut Transaction<'static, Any>, report_row: i64, r: &NewReport) -> Result<()> {
-    let rows: Vec<(usize, &NewFailure)> = r
-        .policies
+/// Inserts reports (each with the raw row it came from) with their policies and failure
+/// details, and gathers their rollup changes; a report stored before (same organization
+/// and report-id, or same payload — also earlier in `entries`) is not stored again but
+/// counted as a duplicate on the stored one. The result is the same as inserting them one
+/// by one in order, with one multi-row statement per table.
+async fn insert_reports(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    rollups: &mut Rollups,
+    now: i64,
+    entries: &[(i64, &NewReport)],
+) -> Result<Vec<Stored>> {
+    const BINDS: usize = 18;
+    // Per entry, the id it was inserted with.
+    let mut new_ids: Vec<Option<i64>> = vec![None; entries.len()];
+    for (c, chunk) in entries.chunks(MAX_BINDS / BINDS).enumerate() {
+        let offset = c * (MAX_BINDS / BINDS);
+        let mut q = String::from(
+            "INSERT INTO reports
+               (org_id, domain_id, raw_id, report_id, dedupe_key, organization_name, contact_info,
+                policy_domain, start_at, end_at, day, success_count, failure_count, detail_count,
+                warnings_json, tallies_json, payload_sha256, received_at)
+             VALUES ",
+        );
+        push_values(&mut q, backend, chunk.len(), BINDS);
+        // Rows are inserted in order, each checked against the ones before it: a row that
+        // conflicts (with a stored report or an earlier row) is skipped.
+        q.push_str(" ON CONFLICT DO NOTHING RETURNING id, org_id, dedupe_key, payload_sha256");
+        let mut query = sqlx::query(&q);
+        for (raw_id, r) in chunk {
+            let tallies_json = serde_json::to_string(&r.tallies).unwrap_or_else(|_| "[]".into());
+            let detail_count: i64 = r.policies.iter().map(|p| p.failures.len() as i64).sum();
+            query = query
+                .bind(r.org_id.0)
+                .bind(r.domain_id.0)
+                .bind(*raw_id)
+                .bind(r.report_id.as_str())
+                .bind(r.dedupe_key.as_str())
+                .bind(r.organization_name.as_str())
+                .bind(r.contact_info.as_deref())
+                .bind(r.policy_domain.as_str())
+                .bind(r.start_at)
+                .bind(r.end_at)
+                .bind(day_of(r.start_at))
+                .bind(r.success_count)
+                .bind(r.failure_count)
+                .bind(detail_count)
+                .bind(r.warnings_json.as_str())
+                .bind(tallies_json)
+                .bind(r.payload_sha256.as_str())
+                .bind(now);
+        }
+        // RETURNING comes in no guaranteed order. A returned row belongs to the first entry
+        // with its (organization, report-id, payload): a later entry with the same three
+        // conflicts with it, and if the first was skipped, whatever it conflicted with
+        // stops the later one too.
+        let mut returned: HashMap<(i64, String, String), i64> = HashMap::new();
+        for row in query.fetch_all(&mut **tx).await? {
+            returned.insert(
+                (
+                    row.try_get("org_id")?,
+                    row.try_get("dedupe_key")?,
+                    row.try_get("payload_sha256")?,
+                ),
+                row.try_get("id")?,
+            );
+        }
+        for (k, (_, r)) in chunk.iter().enumerate() {
+            let key = (r.org_id.0, r.dedupe_key.clone(), r.payload_sha256.clone());
+            if let Some(id) = returned.remove(&key) {
+                new_ids[offset + k] = Some(id);
+            }
+        }
+    }
+
+    let mut stored = Vec::with_capacity(entries.len());
+    for (k, (_, r)) in entries.iter().enumerate() {
+        if let Some(id) = new_ids[k] {
+            stored.push(Stored::New(id));
+            continue;
+        }
+        // Counted on the report(s) it repeats, as when inserting one by one: leave out
+        // reports of this batch inserted after it.
+        let later: Vec<i64> = entries
+            .iter()
+            .zip(&new_ids)
+            .skip(k + 1)
+            .filter_map(|((_, o), id)| {
+                let same = o.org_id == r.org_id
+                    && (o.dedupe_key == r.dedupe_key || o.payload_sha256 == r.payload_sha256);
+                id.filter(|_| same)
+            })
+            .collect();
+        let mut q = String::from(
+            "UPDATE reports SET duplicates = duplicates + 1
+             WHERE org_id = $1 AND (dedupe_key = $2 OR payload_sha256 = $3)",
+        );
+        if !later.is_empty() {
+            q.push_str(" AND id NOT IN ");
+            let list: Vec<String> = (0..later.len()).map(|i| format!("${}", i + 4)).collect();
+            q.push_str(&format!("({})", list.join(", ")));
+        }
+        q.push_str(" RETURNING id");
+        let mut query = sqlx::query_scalar(&q)
+            .bind(r.org_id.0)
+            .bind(r.dedupe_key.as_str())
+            .bind(r.payload_sha256.as_str());
+        for id in &later {
+            query = query.bind(*id);
+        }
+        let existing: i64 = query.fetch_one(&mut **tx).await?;
+        stored.push(Stored::Duplicate(existing));
+    }
+
+    let new: Vec<(i64, &NewReport)> = entries
         .iter()
-        .enumerate()
-        .flat_map(|(pos, p)| p.failures.iter().map(move |f| (pos, f)))
+        .zip(&new_ids)
+        .filter_map(|((_, r), id)| id.map(|id| (id, *r)))
         .collect();
-    for chunk in rows.chunks(FAILURE_ROWS_PER_INSERT) {
+    insert_policies(tx, backend, &new).await?;
+    insert_failures(tx, backend, &new).await?;
+    for (_, r) in &new {
+        let rows = rollups
+            .entry((
+                r.org_id.0,
+                r.domain_id.0,
+                day_of(r.start_at),
+                r.organization_name.clone(),
+            ))
+            .or_default();
+        for (kind, n) in &r.tallies {
+            let e = rows.entry(kind.clone()).or_default();
+            e.0 += n;
+            e.1 += 1;
+        }
+    }
+    Ok(stored)
+}
+
+/// Inserts the policy results of new reports (report row id, report).
+async fn insert_policies(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    reports: &[(i64, &NewReport)],
+) -> Result<()> {
+    const BINDS: usize = 8;
+    let rows: Vec<(i64, usize, &NewPolicyResult)> = reports
+        .iter()
+        .flat_map(|(id, r)| r.policies.iter().enumerate().map(move |(pos, p)| (*id, pos, p)))
+        .collect();
+    for chunk in rows.chunks(MAX_BINDS / BINDS) {
+        let mut q = String::from(
+            "INSERT INTO report_policies
+               (report_row, position, policy_type, policy_domain, policy_string, mx_host, success_count, failure_count)
+             VALUES ",
+        );
+        push_values(&mut q, backend, chunk.len(), BINDS);
+        let mut query = sqlx::query(&q);
+        for (id, pos, p) in chunk {
+            query = query
+                .bind(*id)
+                .bind(*pos as i64)
+                .bind(p.policy_type.as_str())
+                .bind(p.policy_domain.as_deref())
+                .bind(p.policy_string_json.as_str())
+                .bind(p.mx_host_json.as_str())
+                .bind(p.success_count)
+                .bind(p.failure_count);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Inserts the failure details of new reports (report row id, report), in order.
+async fn insert_failures(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    reports: &[(i64, &NewReport)],
+) -> Result<()> {
+    const BINDS: usize = 10;
+    let rows: Vec<(i64, usize, &NewFailure)> = reports
+        .iter()
+        .flat_map(|(id, r)| {
+            r.policies
+                .iter()
+                .enumerate()
+                .flat_map(move |(pos, p)| p.failures.iter().map(move |f| (*id, pos, f)))
+        })
+        .collect();
+    for chunk in rows.chunks(MAX_BINDS / BINDS) {
         let mut q = String::from(
             "INSERT INTO failure_details
                (report_row, policy_position, result_type, sending_mta_ip, receiving_mx_hostname,
                 receiving_mx_helo, receiving_ip, failed_session_count, additional_information,
                 failure_reason_code) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 9;
-            if i > 0 {
-                q.push_str(", ");
-            }
-            q.push_str(&format!(
-                "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10
-            ));
-        }
-        let mut query = sqlx::query(&q).bind(report_row);
-        for (pos, f) in chunk {
+        push_values(&mut q, backend, chunk.len(), BINDS);
+        let mut query = sqlx::query(&q);
+        for (id, pos, f) in chunk {
             query = query
+                .bind(*id)
                 .bind(*pos as i64)
-                .bind(&f.result_type)
+                .bind(f.result_type.as_str())
                 .bind(f.sending_mta_ip.as_deref())
                 .bind(f.receiving_mx_hostname.as_deref())
                 .bind(f.receiving_mx_helo.as_deref())
@@ -604,10 +888,55 @@ type RollupKey = (i64, i64, i64, String);
 /// Rollup changes gathered in a transaction: per key, (sessions, reports) per result type.
 type Rollups = BTreeMap<RollupKey, BTreeMap<String, (i64, i64)>>;
 
-/// Writes gathered rollup changes, in key order (see [`apply_tallies`]).
-async fn apply_rollups(tx: &mut Transaction<'static, Any>, rollups: &Rollups) -> Result<()> {
-    for (key, rows) in rollups {
-        apply_tallies(tx, key, rows).await?;
+/// Writes gathered rollup changes (additions), in key order — concurrent transactions lock
+/// rollup rows in the same order and cannot deadlock on them — in multi-row upserts.
+async fn apply_rollups(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    rollups: &Rollups,
+) -> Result<()> {
+    const BINDS: usize = 7;
+    let rows: Vec<(&RollupKey, &String, &(i64, i64))> = rollups
+        .iter()
+        .flat_map(|(key, rows)| rows.iter().map(move |(kind, n)| (key, kind, n)))
+        .collect();
+    let mut start = 0;
+    while start < rows.len() {
+        // One statement may not update the same row twice (PostgreSQL refuses): a second
+        // row with the same primary key (possible only if a domain changed hands) starts
+        // the next statement.
+        let mut seen = std::collections::HashSet::new();
+        let mut end = start;
+        while end < rows.len() && (end - start) < MAX_BINDS / BINDS {
+            let (key, kind, _) = rows[end];
+            if !seen.insert((key.1, key.2, key.3.as_str(), kind.as_str())) {
+                break;
+            }
+            end += 1;
+        }
+        let chunk = &rows[start..end];
+        let mut q = String::from(
+            "INSERT INTO daily_rollups (org_id, domain_id, day, sending_org, result_type, sessions, reports) VALUES ",
+        );
+        push_values(&mut q, backend, chunk.len(), BINDS);
+        q.push_str(
+            " ON CONFLICT (domain_id, day, sending_org, result_type) DO UPDATE SET
+                sessions = daily_rollups.sessions + excluded.sessions,
+                reports = daily_rollups.reports + excluded.reports",
+        );
+        let mut query = sqlx::query(&q);
+        for (key, kind, (sessions, reports)) in chunk {
+            query = query
+                .bind(key.0)
+                .bind(key.1)
+                .bind(key.2)
+                .bind(key.3.as_str())
+                .bind(kind.as_str())
+                .bind(*sessions)
+                .bind(*reports);
+        }
+        query.execute(&mut **tx).await?;
+        start = end;
     }
     Ok(())
 }

@@ -5,12 +5,17 @@
 
 use moat_domain::{
     Role,
-    views::{InviteId, OrgId, UserId},
+    views::{DomainId, InviteId, OrgId, UserId},
 };
 use moat_store::{
-    Backend, Db, StoreError, audit, invites,
+    Backend, Db, StoreError, audit, domains, invites,
     invites::{InviteRow, NewInvite},
-    orgs, sessions, testdb, throttle, users,
+    orgs,
+    reports::{
+        self, BatchItem, BatchStored, NewFailure, NewPolicyResult, NewRaw, NewReport, RawInserted,
+        RawOutcome, Stored,
+    },
+    sessions, testdb, throttle, users,
 };
 
 /// A fixed "now" (unix seconds): the store takes time as a parameter, so tests control it.
@@ -52,6 +57,8 @@ macro_rules! battery {
                 failures_are_counted_per_account_and_per_address_within_the_window,
                 clearing_forgets_only_that_accounts_failures,
                 purge_drops_failures_up_to_the_cutoff,
+                a_batch_ingests_exactly_as_one_message_after_the_other,
+                a_batch_larger_than_one_statement_ingests_exactly_as_one_by_one,
             );
         }
     };
@@ -878,4 +885,364 @@ async fn purge_drops_failures_up_to_the_cutoff(db: &Db) {
             .unwrap(),
         (1, 1)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports: batch ingest
+
+/// A report with one policy and two failure details.
+fn new_report(
+    org: OrgId,
+    domain: DomainId,
+    report_id: &str,
+    payload: &str,
+    ok: i64,
+    failed: i64,
+) -> NewReport {
+    NewReport {
+        org_id: org,
+        domain_id: domain,
+        report_id: report_id.into(),
+        dedupe_key: report_id.into(),
+        organization_name: format!("Sender {}", ok % 3),
+        contact_info: Some("tlsrpt@sender.test".into()),
+        policy_domain: "policy.test".into(),
+        start_at: T0 + (ok % 4) * 86_400,
+        end_at: T0 + (ok % 4) * 86_400 + 86_399,
+        success_count: ok,
+        failure_count: failed,
+        warnings_json: "[]".into(),
+        payload_sha256: payload.into(),
+        tallies: vec![("success".into(), ok), ("certificate-expired".into(), failed)],
+        policies: vec![NewPolicyResult {
+            policy_type: "sts".into(),
+            policy_domain: Some("policy.test".into()),
+            policy_string_json: "[\"version: STSv1\"]".into(),
+            mx_host_json: "[\"mx.policy.test\"]".into(),
+            success_count: ok,
+            failure_count: failed,
+            failures: vec![
+                NewFailure {
+                    result_type: "certificate-expired".into(),
+                    sending_mta_ip: Some(format!("192.0.2.{}", ok % 250)),
+                    failed_session_count: failed,
+                    ..NewFailure::default()
+                },
+                NewFailure {
+                    result_type: "starttls-not-supported".into(),
+                    receiving_mx_hostname: Some(format!("mx{ok}.policy.test")),
+                    ..NewFailure::default()
+                },
+            ],
+        }],
+    }
+}
+
+/// A message of a test batch: its bytes' hash (also its body and file name) and its parse.
+struct Msg {
+    sha: String,
+    status: &'static str,
+    error: Option<String>,
+    org: Option<OrgId>,
+    reports: Vec<NewReport>,
+}
+
+fn parsed(sha: &str, org: OrgId, reports: Vec<NewReport>) -> Msg {
+    Msg {
+        sha: sha.into(),
+        status: "parsed",
+        error: None,
+        org: Some(org),
+        reports,
+    }
+}
+
+fn raw_of(m: &Msg) -> NewRaw<'_> {
+    NewRaw {
+        received_at: T0,
+        channel: "import",
+        file_name: Some(&m.sha),
+        size: m.sha.len() as i64,
+        sha256: &m.sha,
+        body_gz: m.sha.as_bytes(),
+        ..NewRaw::default()
+    }
+}
+
+async fn ingest_batch(db: &Db, msgs: &[Msg]) -> Vec<BatchStored> {
+    let items: Vec<BatchItem<'_>> = msgs
+        .iter()
+        .map(|m| BatchItem {
+            raw: raw_of(m),
+            reports: m.reports.clone(),
+            status: m.status,
+            error: m.error.clone(),
+            org_id: m.org,
+        })
+        .collect();
+    reports::ingest_batch(db, T0, &items).await.expect("ingest batch")
+}
+
+/// What the listeners do, message by message: store raw, then file the reports.
+async fn ingest_one_by_one(db: &Db, msgs: &[Msg]) {
+    for m in msgs {
+        match reports::insert_raw(db, &raw_of(m)).await.expect("insert raw") {
+            RawInserted::New(id) => {
+                let outcome = RawOutcome {
+                    status: m.status,
+                    error: m.error.as_deref(),
+                    org_id: m.org,
+                };
+                let stored = reports::store_reports(db, id, T0, &m.reports, &outcome)
+                    .await
+                    .expect("store reports");
+                if m.status == "parsed" && stored.iter().all(|s| matches!(s, Stored::Duplicate(_))) {
+                    reports::set_raw_status(db, id, "duplicate")
+                        .await
+                        .expect("status");
+                }
+            }
+            RawInserted::Again { id, .. } => reports::count_redelivery(db, id).await.expect("redelivery"),
+        }
+    }
+}
+
+/// Everything stored, without row ids (which may differ: PostgreSQL spends sequence numbers
+/// on conflicts).
+async fn snapshot(db: &Db, orgs: &[OrgId]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut sha_of = std::collections::HashMap::new();
+    for id in reports::raw_ids(db, &[], 0, 100_000).await.unwrap() {
+        let (r, body) = reports::raw(db, id).await.unwrap().unwrap();
+        sha_of.insert(id, r.sha256.clone());
+        out.push(format!(
+            "raw {} {} {:?} {} {:?} {:?} {:?}",
+            r.sha256, r.status, r.error, r.deliveries, r.org_id, r.processed_at, body
+        ));
+    }
+    for org in orgs {
+        let mut rows = Vec::new();
+        for r in reports::list(db, *org, None, 100_000).await.unwrap() {
+            let (policies, failures) = reports::parts(db, r.id).await.unwrap();
+            rows.push(format!(
+                "report {:?} of {} {} {} {} {} {} {} dup {} {:?} {:?}",
+                r.org_id,
+                sha_of[&r.raw_id],
+                r.report_id,
+                r.organization_name,
+                r.start_at,
+                r.success_count,
+                r.failure_count,
+                r.detail_count,
+                r.duplicates,
+                policies,
+                failures
+            ));
+        }
+        rows.sort();
+        out.extend(rows);
+        for r in reports::rollups(db, *org, None, i64::MIN).await.unwrap() {
+            out.push(format!("rollup {org:?} {r:?}"));
+        }
+    }
+    out
+}
+
+/// Rollups add up to the stored reports, per organization.
+async fn assert_rollups_add_up(db: &Db, org: OrgId) {
+    let list = reports::list(db, org, None, 100_000).await.unwrap();
+    let rollups = reports::rollups(db, org, None, i64::MIN).await.unwrap();
+    let sum = |kind: &str| -> i64 {
+        rollups
+            .iter()
+            .filter(|r| r.result_type == kind)
+            .map(|r| r.sessions)
+            .sum()
+    };
+    assert_eq!(sum("success"), list.iter().map(|r| r.success_count).sum::<i64>());
+    assert_eq!(
+        sum("certificate-expired"),
+        list.iter().map(|r| r.failure_count).sum::<i64>()
+    );
+    let counted: i64 = rollups
+        .iter()
+        .filter(|r| r.result_type == "success")
+        .map(|r| r.reports)
+        .sum();
+    assert_eq!(counted, list.len() as i64);
+}
+
+/// Two organizations, one domain each, created the same way on every database.
+async fn two_orgs(db: &Db) -> ((OrgId, DomainId), (OrgId, DomainId)) {
+    let one = org(db, "One", false, None).await;
+    let two = org(db, "Two", false, None).await;
+    let d1 = domains::insert(db, one, "one.test", "reporting_only", T0, None)
+        .await
+        .unwrap();
+    let d2 = domains::insert(db, two, "two.test", "reporting_only", T0, None)
+        .await
+        .unwrap();
+    ((one, d1), (two, d2))
+}
+
+async fn a_batch_ingests_exactly_as_one_message_after_the_other(db: &Db) {
+    let other = testdb::fresh(db.backend()).await.expect("second database");
+    let mut snapshots = Vec::new();
+    for (n, db) in [db, &other.db].into_iter().enumerate() {
+        let ((one, d1), (two, d2)) = two_orgs(db).await;
+        let earlier = vec![
+            parsed("p", one, vec![new_report(one, d1, "r0", "pay-0", 5, 1)]),
+            parsed("x", one, vec![new_report(one, d1, "k-x", "pay-x", 7, 0)]),
+        ];
+        let batch = vec![
+            parsed("a", one, vec![new_report(one, d1, "r1", "pay-1", 10, 2)]),
+            // The same bytes again.
+            parsed("a", one, vec![new_report(one, d1, "r1", "pay-1", 10, 2)]),
+            // Same report-id, other bytes: a duplicate.
+            parsed("c", one, vec![new_report(one, d1, "r1", "pay-1c", 11, 0)]),
+            // Same report-id and payload, but another organization: stored.
+            parsed("d", two, vec![new_report(two, d2, "r1", "pay-1", 12, 1)]),
+            Msg {
+                sha: "e".into(),
+                status: "rejected",
+                error: Some("not a report".into()),
+                org: None,
+                reports: Vec::new(),
+            },
+            // Two reports with one payload in one message: the second is a duplicate.
+            parsed(
+                "f",
+                one,
+                vec![
+                    new_report(one, d1, "r2", "pay-2", 3, 0),
+                    new_report(one, d1, "r3", "pay-2", 4, 0),
+                ],
+            ),
+            // Same payload as an earlier report of the batch.
+            parsed("g", one, vec![new_report(one, d1, "r4", "pay-1", 1, 0)]),
+            // Bytes of the earlier batch.
+            parsed("p", one, vec![new_report(one, d1, "r0", "pay-0", 5, 1)]),
+            // A duplicate (by report-id) of a stored report whose payload a later report of
+            // the batch has: counted on the stored one only.
+            parsed("i", one, vec![new_report(one, d1, "k-x", "pay-i", 2, 0)]),
+            Msg {
+                error: Some("one report was for nobody".into()),
+                ..parsed("j", one, vec![new_report(one, d1, "k-j", "pay-i", 6, 1)])
+            },
+            Msg {
+                sha: "e".into(),
+                status: "rejected",
+                error: Some("not a report".into()),
+                org: None,
+                reports: Vec::new(),
+            },
+        ];
+        if n == 1 {
+            ingest_one_by_one(db, &earlier).await;
+            ingest_one_by_one(db, &batch).await;
+        } else {
+            ingest_batch(db, &earlier).await;
+            let out = ingest_batch(db, &batch).await;
+            let new_id = |k: usize| match out[k].raw {
+                RawInserted::New(id) => id,
+                ref other => panic!("{k}: {other:?}"),
+            };
+            let report = |k: usize, i: usize| match out[k].reports[i] {
+                Stored::New(id) => id,
+                other => panic!("{k}/{i}: {other:?}"),
+            };
+            let (r1, r2) = (report(0, 0), report(5, 0));
+            assert_eq!(
+                out[1].raw,
+                RawInserted::Again {
+                    id: new_id(0),
+                    status: "parsed".into()
+                }
+            );
+            assert!(out[1].reports.is_empty());
+            assert_eq!(out[2].reports, [Stored::Duplicate(r1)]);
+            report(3, 0);
+            assert!(out[4].reports.is_empty());
+            assert_eq!(out[5].reports[1], Stored::Duplicate(r2));
+            assert_eq!(out[6].reports, [Stored::Duplicate(r1)]);
+            assert!(matches!(&out[7].raw, RawInserted::Again { status, .. } if status == "parsed"));
+            assert!(matches!(out[8].reports[..], [Stored::Duplicate(_)]));
+            report(9, 0);
+            assert_eq!(
+                out[10].raw,
+                RawInserted::Again {
+                    id: new_id(4),
+                    status: "rejected".into()
+                }
+            );
+            assert_eq!(out[10].raw_error.as_deref(), Some("not a report"));
+            let raw = |k: usize| async move { reports::raw(db, new_id(k)).await.unwrap().unwrap().0 };
+            assert_eq!(
+                (raw(0).await.status, raw(0).await.deliveries),
+                ("parsed".into(), 2)
+            );
+            assert_eq!(raw(2).await.status, "duplicate");
+            assert_eq!(raw(6).await.status, "duplicate");
+            assert_eq!(raw(8).await.status, "duplicate");
+            assert_eq!(raw(9).await.error.as_deref(), Some("one report was for nobody"));
+            let list = reports::list(db, one, None, 100).await.unwrap();
+            let dups = |id: &str| list.iter().find(|r| r.report_id == id).unwrap().duplicates;
+            assert_eq!(list.len(), 5);
+            assert_eq!(
+                [dups("r0"), dups("k-x"), dups("r1"), dups("r2"), dups("k-j")],
+                [1, 1, 3, 1, 0]
+            );
+            assert_eq!(reports::list(db, two, None, 100).await.unwrap().len(), 1);
+        }
+        assert_rollups_add_up(db, one).await;
+        assert_rollups_add_up(db, two).await;
+        snapshots.push(snapshot(db, &[one, two]).await);
+    }
+    assert_eq!(snapshots[0], snapshots[1]);
+    other.db.close().await;
+}
+
+async fn a_batch_larger_than_one_statement_ingests_exactly_as_one_by_one(db: &Db) {
+    let other = testdb::fresh(db.backend()).await.expect("second database");
+    let mut snapshots = Vec::new();
+    for (n, db) in [db, &other.db].into_iter().enumerate() {
+        let ((one, d1), (two, d2)) = two_orgs(db).await;
+        // More reports, raw rows and failure details than one statement takes; some repeat
+        // an earlier report's id, some a much earlier one's payload (across statements);
+        // every 50th is for the other organization.
+        let msgs: Vec<Msg> = (0..2_100i64)
+            .map(|i| {
+                let (org, domain) = if i % 50 == 0 { (two, d2) } else { (one, d1) };
+                let id = if i % 97 == 0 && i >= 50 { i - 50 } else { i };
+                let payload = if i % 7 == 0 && i >= 1_850 { i - 1_800 } else { i };
+                parsed(
+                    &format!("m{i}"),
+                    org,
+                    vec![new_report(
+                        org,
+                        domain,
+                        &format!("r{id}"),
+                        &format!("pay{payload}"),
+                        i,
+                        i % 5,
+                    )],
+                )
+            })
+            .collect();
+        if n == 1 {
+            ingest_one_by_one(db, &msgs).await;
+        } else {
+            let out = ingest_batch(db, &msgs).await;
+            let dups = out
+                .iter()
+                .filter(|o| matches!(o.reports[..], [Stored::Duplicate(_)]))
+                .count();
+            assert!(dups > 0);
+        }
+        assert_rollups_add_up(db, one).await;
+        assert_rollups_add_up(db, two).await;
+        snapshots.push(snapshot(db, &[one, two]).await);
+    }
+    assert_eq!(snapshots[0], snapshots[1]);
+    other.db.close().await;
 }

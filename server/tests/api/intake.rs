@@ -612,6 +612,90 @@ async fn corpus_imports(backend: Backend) {
     assert!(failed >= list.iter().map(|r| r.total_failure_session_count).sum::<i64>());
 }
 
+/// One import batch (what `moat import` stores in one transaction) with the same bytes twice,
+/// the same report in other bytes, a report of another organization, a rejected and an
+/// unattributed message: each stored once, duplicates counted, rollups adding up per
+/// organization.
+async fn batch_with_repeats_and_two_orgs(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let svc = &app.services;
+    let a = org_with_domain(svc, "Org A", "a.test").await;
+    let b = org_with_domain(svc, "Org B", "b.test").await;
+    let inputs: Vec<Vec<u8>> = vec![
+        report_json("a.test", "x1", 10, 2).into_bytes(),
+        report_json("a.test", "x1", 10, 2).into_bytes(),
+        report_json("b.test", "x1", 20, 0).into_bytes(),
+        report_json("a.test", "x1", 11, 0).into_bytes(),
+        b"not a report".to_vec(),
+        report_json("a.test", "x2", 5, 1).into_bytes(),
+        report_json("nobody.test", "x3", 1, 0).into_bytes(),
+        b"not a report".to_vec(),
+    ];
+    let items = inputs
+        .into_iter()
+        .map(|bytes| Incoming::new(Channel::Import, bytes))
+        .collect();
+    let receipts = svc.receive_batch(items).await.unwrap();
+    let outcomes: Vec<&Outcome> = receipts.iter().map(|r| &r.outcome).collect();
+    let stored = |k: usize| match outcomes[k] {
+        Outcome::Stored { reports, .. } => reports.iter().map(|r| r.duplicate).collect::<Vec<_>>(),
+        other => panic!("{k}: {other:?}"),
+    };
+    assert_eq!(stored(0), [false]);
+    assert!(matches!(outcomes[1], Outcome::Repeated { status, .. } if status == "parsed"));
+    assert_eq!(receipts[1].raw_id, receipts[0].raw_id);
+    assert_eq!(stored(2), [false]);
+    assert_eq!(stored(3), [true]);
+    assert!(outcomes[3].is_duplicate());
+    assert!(matches!(outcomes[4], Outcome::Rejected(_)));
+    assert_eq!(stored(5), [false]);
+    assert!(matches!(outcomes[6], Outcome::Unattributed(_)));
+    match outcomes[7] {
+        Outcome::Repeated { status, error } => {
+            assert_eq!(status, "rejected");
+            assert!(error.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    for (scope, expected) in [(&a, vec![("x1", 10, 2), ("x2", 5, 0)]), (&b, vec![("x1", 20, 0)])] {
+        let mut list: Vec<_> = reports_of(svc, scope)
+            .await
+            .into_iter()
+            .map(|r| (r.report_id, r.total_successful_session_count, r.duplicates))
+            .collect();
+        list.sort();
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|(id, ok, dups)| (id.to_owned(), ok, dups))
+            .collect();
+        assert_eq!(list, expected);
+        let reports = reports_of(svc, scope).await;
+        let rollups = moat_store::reports::rollups(&svc.db, scope.org_id(), None, i64::MIN)
+            .await
+            .unwrap();
+        let sum = |ok: bool| -> i64 {
+            rollups
+                .iter()
+                .filter(|r| (r.result_type == "success") == ok)
+                .map(|r| r.sessions)
+                .sum()
+        };
+        assert_eq!(
+            sum(true),
+            reports
+                .iter()
+                .map(|r| r.total_successful_session_count)
+                .sum::<i64>()
+        );
+        assert_eq!(
+            sum(false),
+            reports.iter().map(|r| r.total_failure_session_count).sum::<i64>()
+        );
+    }
+}
+
 both_backends!(
     smtp_plain_pipelined_and_starttls,
     smtp_bad_input,
@@ -619,4 +703,5 @@ both_backends!(
     reparse_after_domain_added,
     storage_down_means_retry,
     corpus_imports,
+    batch_with_repeats_and_two_orgs,
 );
