@@ -5,6 +5,7 @@
 //! Tenant-owned data is only reachable through functions that take the organization id they
 //! are scoped to; the services layer obtains that id from an authorization check.
 
+pub mod acme;
 pub mod audit;
 pub mod domains;
 pub mod invites;
