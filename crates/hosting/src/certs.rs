@@ -99,37 +99,90 @@ fn generate_ca() -> anyhow::Result<(String, String)> {
     Ok((cert.pem(), key.serialize_pem()))
 }
 
+/// Where a served certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertSource {
+    /// Issued by the built-in local CA (not publicly trusted).
+    Local,
+    /// Obtained over ACME; the leaf's serial number, hex.
+    Acme(String),
+}
+
+/// A certificate as served.
+#[derive(Debug, Clone)]
+pub struct ServedCert {
+    /// The chain and signing key rustls presents.
+    pub key: Arc<CertifiedKey>,
+    /// Where it comes from.
+    pub source: CertSource,
+}
+
 /// Server certificates by exact host name, swapped atomically as a whole.
 #[derive(Debug, Default)]
 pub struct CertStore {
-    by_host: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+    by_host: ArcSwap<HashMap<String, ServedCert>>,
 }
 
 impl CertStore {
     /// The certificate for `host`, if Moat serves it.
     pub fn get(&self, host: &str) -> Option<Arc<CertifiedKey>> {
-        self.by_host.load().get(host).cloned()
+        self.by_host.load().get(host).map(|c| c.key.clone())
     }
 
-    /// Replaces the set: keeps existing certificates for hosts still served, issues new ones
-    /// with `ca` for the others, and drops hosts no longer served.
-    pub fn sync(&self, hosts: &[String], ca: &LocalCa) {
+    /// Where the certificate served for `host` comes from.
+    pub fn source(&self, host: &str) -> Option<CertSource> {
+        self.by_host.load().get(host).map(|c| c.source.clone())
+    }
+
+    /// The hosts served, sorted.
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.by_host.load().keys().cloned().collect();
+        hosts.sort();
+        hosts
+    }
+
+    /// Replaces the set: for each host the ACME certificate in `acme` if there is one, else
+    /// the local certificate it already had, else a new one from `ca`. Hosts no longer
+    /// served are dropped.
+    pub fn sync(&self, hosts: &[String], ca: &LocalCa, acme: &HashMap<String, ServedCert>) {
         let old = self.by_host.load_full();
         let mut next = HashMap::with_capacity(hosts.len());
         for h in hosts {
-            if let Some(c) = old.get(h) {
+            if let Some(c) = acme.get(h) {
+                next.insert(h.clone(), c.clone());
+                continue;
+            }
+            if let Some(c) = old.get(h).filter(|c| c.source == CertSource::Local) {
                 next.insert(h.clone(), c.clone());
                 continue;
             }
             match ca.issue(h) {
-                Ok(c) => {
-                    next.insert(h.clone(), c);
+                Ok(key) => {
+                    next.insert(
+                        h.clone(),
+                        ServedCert {
+                            key,
+                            source: CertSource::Local,
+                        },
+                    );
                 }
                 Err(e) => tracing::error!(host = %h, error = %e, "cannot issue a local certificate"),
             }
         }
         self.by_host.store(Arc::new(next));
     }
+}
+
+/// A rustls key from a PEM chain (leaf first) and a PEM PKCS#8 / SEC1 / PKCS#1 private key.
+pub fn certified_key(chain_pem: &str, key_pem: &[u8]) -> anyhow::Result<Arc<CertifiedKey>> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    anyhow::ensure!(!chain.is_empty(), "the chain holds no certificate");
+    let key = PrivateKeyDer::from_pem_slice(key_pem)?;
+    let signing = any_supported_type(&key)?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified.keys_match()?;
+    Ok(Arc::new(certified))
 }
 
 /// rustls's view of the store: the certificate for the SNI name, or none — which aborts

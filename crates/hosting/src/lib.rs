@@ -3,14 +3,16 @@
 //! [`Hosting::refresh`] rebuilds from the database when it changes.
 #![warn(missing_docs)]
 
+pub mod acme;
 pub mod certs;
 pub mod dns;
 pub mod policy;
+pub mod secret;
 pub mod snapshot;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use certs::{CertStore, LocalCa};
+use certs::{CertSource, CertStore, LocalCa, ServedCert};
 use dns::{ZoneConfig, ZoneServer};
 use moat_services::HostingSettings;
 use moat_store::Db;
@@ -46,6 +48,11 @@ pub struct Hosting {
     zone_cfg: ZoneConfig,
     settings: HostingSettings,
     seen: Mutex<Seen>,
+    /// Opens the sealed keys of ACME certificates; without it only local certificates are
+    /// served.
+    key: Option<Arc<secret::MasterKey>>,
+    /// ACME certificates already decoded, by host, with the serial they were decoded from.
+    acme_cache: Mutex<HashMap<String, ServedCert>>,
 }
 
 impl std::fmt::Debug for Hosting {
@@ -61,12 +68,14 @@ fn unix_now() -> i64 {
 }
 
 impl Hosting {
-    /// Loads the local CA (writing its root to `ca_root`) and builds the first snapshot.
+    /// Loads the local CA (writing its root to `ca_root`) and builds the first snapshot. With
+    /// `key`, certificates obtained over ACME are served in place of local ones.
     pub async fn start(
         db: &Db,
         zone_cfg: ZoneConfig,
         settings: HostingSettings,
         ca_root: &Path,
+        key: Option<Arc<secret::MasterKey>>,
     ) -> anyhow::Result<Arc<Hosting>> {
         let ca = LocalCa::load_or_create(db, ca_root).await?;
         let hosting = Arc::new(Hosting {
@@ -77,6 +86,8 @@ impl Hosting {
             zone_cfg,
             settings,
             seen: Mutex::new(Seen::default()),
+            key,
+            acme_cache: Mutex::new(HashMap::new()),
         });
         hosting.refresh(db).await?;
         Ok(hosting)
@@ -114,7 +125,8 @@ impl Hosting {
         hosts.push(self.settings.reports_mail_domain.clone());
         // Certificates first, then bodies, then DNS: by the time a name resolves to us we
         // can complete its handshake and serve its body.
-        self.certs.sync(&hosts, &self.ca);
+        let acme = self.acme_certs(db, &hosts).await?;
+        self.certs.sync(&hosts, &self.ca, &acme);
         self.policies.store(Arc::new(bodies));
         self.zone.swap(dns::build_catalog(&self.zone_cfg, &snap, serial)?);
         tracing::debug!(
@@ -123,6 +135,48 @@ impl Hosting {
             "hosting view rebuilt"
         );
         Ok(true)
+    }
+
+    /// The ACME certificates of `hosts`, decoded once per serial. A certificate whose key
+    /// cannot be opened (another master key) is skipped with an error in the log.
+    async fn acme_certs(&self, db: &Db, hosts: &[String]) -> anyhow::Result<HashMap<String, ServedCert>> {
+        let Some(key) = &self.key else {
+            return Ok(HashMap::new());
+        };
+        let rows = moat_store::acme::certificates(db).await?;
+        let mut cache = self.acme_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = HashMap::new();
+        for row in rows.into_iter().filter(|r| hosts.contains(&r.host)) {
+            let fresh = CertSource::Acme(row.serial.clone());
+            if let Some(c) = cache.get(&row.host).filter(|c| c.source == fresh) {
+                out.insert(row.host, c.clone());
+                continue;
+            }
+            let decoded = key
+                .open(&row.key_sealed, &row.host)
+                .map_err(anyhow::Error::from)
+                .and_then(|pem| certs::certified_key(&row.chain_pem, &pem));
+            match decoded {
+                Ok(k) => {
+                    tracing::info!(host = %row.host, serial = %row.serial, "serving the ACME certificate");
+                    let served = ServedCert {
+                        key: k,
+                        source: fresh,
+                    };
+                    cache.insert(row.host.clone(), served.clone());
+                    out.insert(row.host, served);
+                }
+                Err(e) => tracing::error!(host = %row.host, error = %format!("{e:#}"),
+                    "cannot load the stored ACME certificate (is MOAT_MASTER_KEY the same on every instance?)"),
+            }
+        }
+        cache.retain(|h, _| out.contains_key(h));
+        Ok(out)
+    }
+
+    /// The host names served over TLS (policy hosts of serving domains and the reports host).
+    pub fn served_hosts(&self) -> Vec<String> {
+        self.certs.hosts()
     }
 
     /// Polls for changes until `token` is cancelled. Database errors are logged and the
