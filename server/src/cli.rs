@@ -50,6 +50,9 @@ enum Command {
     /// List and show received TLS reports.
     #[command(subcommand)]
     Reports(crate::reports_cli::ReportsCommand),
+    /// Show the certificates Moat serves (ACME or local CA) and their renewal state.
+    #[command(subcommand)]
+    Certs(crate::certs_cli::CertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,6 +220,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reports(cmd) => {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             crate::reports_cli::reports(&svc, cmd).await
+        }
+        Command::Certs(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::certs_cli::certs(&svc, cmd).await
         }
     }
 }

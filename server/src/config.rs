@@ -31,6 +31,11 @@ pub struct RawConfig {
     resolvers: Option<String>,
     reports_mail_domain: Option<String>,
     reports_url: Option<String>,
+    acme_directory: Option<String>,
+    acme_ca_roots: Option<String>,
+    acme_contact: Option<String>,
+    acme_http_addr: Option<String>,
+    master_key: Option<String>,
 }
 
 /// A configuration problem, naming the key.
@@ -91,6 +96,34 @@ pub struct Config {
     pub reports_mail_domain: String,
     /// HTTPS URL advertised for report POSTs, if any.
     pub reports_url: Option<String>,
+    /// Certificates over ACME; `None` keeps the local CA.
+    pub acme: Option<AcmeConfig>,
+    /// `MOAT_MASTER_KEY`: 64 hex characters sealing private keys at rest; without it a key
+    /// file in the data directory is used (created on first need).
+    pub master_key: Option<Redacted>,
+}
+
+/// The ACME settings.
+#[derive(Debug, Clone)]
+pub struct AcmeConfig {
+    /// `MOAT_ACME_DIRECTORY`: the CA's directory URL.
+    pub directory: String,
+    /// `MOAT_ACME_CA_ROOTS`: a PEM file trusted for the CA's own HTTPS.
+    pub ca_roots: Option<PathBuf>,
+    /// `MOAT_ACME_CONTACT`: the account's contact e-mail.
+    pub contact: Option<String>,
+    /// `MOAT_ACME_HTTP_ADDR`: where HTTP-01 challenges are answered (port 80 in production).
+    pub http_addr: SocketAddr,
+}
+
+/// A secret that `Debug` does not print.
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -147,6 +180,11 @@ impl RawConfig {
                 "resolvers" => &mut raw.resolvers,
                 "reports_mail_domain" => &mut raw.reports_mail_domain,
                 "reports_url" => &mut raw.reports_url,
+                "acme_directory" => &mut raw.acme_directory,
+                "acme_ca_roots" => &mut raw.acme_ca_roots,
+                "acme_contact" => &mut raw.acme_contact,
+                "acme_http_addr" => &mut raw.acme_http_addr,
+                "master_key" => &mut raw.master_key,
                 // Keys of later releases and test harness variables are not ours to refuse.
                 _ => continue,
             };
@@ -251,7 +289,58 @@ impl RawConfig {
             }
             None => Some(format!("https://{reports_mail_domain}/v1/tlsrpt")),
         };
+        let acme_http_addr = addr(
+            "MOAT_ACME_HTTP_ADDR",
+            self.acme_http_addr.as_deref(),
+            "127.0.0.1:8080",
+        )?;
+        let acme = match self.acme_directory {
+            None => None,
+            Some(d) => {
+                let url = Url::parse(&d).map_err(|e| invalid("MOAT_ACME_DIRECTORY", e.to_string()))?;
+                if url.scheme() != "https" {
+                    return Err(invalid(
+                        "MOAT_ACME_DIRECTORY",
+                        "ACME (RFC 8555) requires an https:// URL",
+                    ));
+                }
+                let ca_roots = self.acme_ca_roots.map(PathBuf::from);
+                if let Some(p) = &ca_roots
+                    && !p.is_file()
+                {
+                    return Err(invalid(
+                        "MOAT_ACME_CA_ROOTS",
+                        format!("{} is not a file", p.display()),
+                    ));
+                }
+                let contact = self
+                    .acme_contact
+                    .map(|c| c.trim().trim_start_matches("mailto:").to_owned());
+                if let Some(c) = &contact
+                    && !c.contains('@')
+                {
+                    return Err(invalid("MOAT_ACME_CONTACT", "must be an e-mail address"));
+                }
+                Some(AcmeConfig {
+                    directory: d,
+                    ca_roots,
+                    contact,
+                    http_addr: acme_http_addr,
+                })
+            }
+        };
+        let master_key = self.master_key.map(|k| k.trim().to_owned());
+        if let Some(k) = &master_key
+            && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(invalid(
+                "MOAT_MASTER_KEY",
+                "must be 64 hexadecimal characters (32 bytes)",
+            ));
+        }
         Ok(Config {
+            acme,
+            master_key: master_key.map(Redacted),
             zone,
             dns_addr,
             dns_ns,

@@ -1,6 +1,7 @@
 //! The `moat` process: configuration, start-up, the HTTP side and the operator CLI.
 #![recursion_limit = "256"]
 
+pub mod certs_cli;
 pub mod cli;
 pub mod config;
 pub mod http;

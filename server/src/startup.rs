@@ -8,7 +8,12 @@ use crate::{
 };
 use anyhow::Context;
 use leptos::prelude::LeptosOptions;
-use moat_hosting::{DnsSockets, Hosting, dns::ZoneConfig};
+use moat_hosting::{
+    DnsSockets, Hosting,
+    acme::{Acme, AcmeSettings},
+    dns::ZoneConfig,
+    secret::MasterKey,
+};
 use moat_services::{HostingSettings, Services, Settings, mail::Mailer};
 use moat_store::Db;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -67,6 +72,39 @@ pub fn hosting_settings(config: &Config) -> HostingSettings {
     }
 }
 
+/// The master key: `MOAT_MASTER_KEY`, else `<data dir>/master.key` (created on first use).
+pub fn master_key(config: &Config) -> anyhow::Result<Arc<MasterKey>> {
+    let key = match &config.master_key {
+        Some(hex) => MasterKey::from_hex(&hex.0)?,
+        None => {
+            if config.database_url.starts_with("postgres") {
+                tracing::warn!(
+                    "MOAT_MASTER_KEY is not set: the key in the data directory is used, so other instances on this \
+                     database cannot open the certificates this one obtains"
+                );
+            }
+            MasterKey::load_or_create(&config.data_dir.join("master.key"))?
+        }
+    };
+    Ok(Arc::new(key))
+}
+
+/// This instance's name in job leases: host name, process id and a random tag.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{}:{}:{nanos:09}", host.trim(), std::process::id())
+}
+
+/// The ACME client and its HTTP-01 listener.
+struct AcmeParts {
+    client: Arc<Acme>,
+    http: TcpListener,
+}
+
 /// A bound, ready-to-run Moat.
 pub struct Application {
     listener: TcpListener,
@@ -74,6 +112,7 @@ pub struct Application {
     policy_listener: TcpListener,
     smtp_listener: TcpListener,
     hosting: Arc<Hosting>,
+    acme: Option<AcmeParts>,
     router: axum::Router,
     services: Services,
     metrics: Metrics,
@@ -108,11 +147,34 @@ impl Application {
             policy_ips: config.policy_ips.clone(),
             reports_host: Some(config.reports_mail_domain.clone()),
         };
+        let key = match &config.acme {
+            Some(_) => Some(master_key(&config)?),
+            None => None,
+        };
+        let acme = match (&config.acme, &key) {
+            (Some(a), Some(key)) => {
+                let http = TcpListener::bind(a.http_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on MOAT_ACME_HTTP_ADDR {}", a.http_addr))?;
+                let settings = AcmeSettings {
+                    directory: a.directory.clone(),
+                    ca_roots: a.ca_roots.clone(),
+                    contact: a.contact.clone(),
+                };
+                let client = Acme::new(services.db.clone(), settings, key.clone(), instance_name());
+                Some(AcmeParts {
+                    client: Arc::new(client),
+                    http,
+                })
+            }
+            _ => None,
+        };
         let hosting = Hosting::start(
             &services.db,
             zone_cfg,
             services.settings.hosting.clone(),
             &config.data_dir.join("local-ca.pem"),
+            key,
         )
         .await
         .context("cannot start the hosting listeners")?;
@@ -142,6 +204,7 @@ impl Application {
             policy_listener,
             smtp_listener,
             hosting,
+            acme,
             router,
             services,
             metrics,
@@ -200,6 +263,7 @@ impl Application {
             policy_listener,
             smtp_listener,
             hosting,
+            acme,
             router,
             services,
             metrics,
@@ -230,6 +294,19 @@ impl Application {
             services.clone(),
             shutdown.clone(),
         ));
+        let acme_tasks = acme.map(|AcmeParts { client, http }| {
+            if let Ok(a) = http.local_addr() {
+                tracing::info!(acme.http_addr = %a, "ACME HTTP-01 listener is up");
+            }
+            let served = hosting.clone();
+            let worker = client.spawn(move || served.served_hosts(), shutdown.clone());
+            let http = tokio::spawn(moat_hosting::acme::serve_http01(
+                http,
+                services.db.clone(),
+                shutdown.clone(),
+            ));
+            (worker, http)
+        });
         let sweeper = tokio::spawn(pending_reports(services.clone(), shutdown.clone()));
         let checker = tokio::spawn(domain_checks(services.clone(), shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(services, metrics, shutdown.clone()));
@@ -247,6 +324,10 @@ impl Application {
         let _ = policy_task.await;
         let _ = smtp_task.await;
         let _ = sweeper.await;
+        if let Some((worker, http)) = acme_tasks {
+            let _ = worker.await;
+            let _ = http.await;
+        }
         if let Ok(Err(e)) = dns_task.await {
             tracing::warn!(error = %e, "DNS server shut down with an error");
         }
