@@ -2,7 +2,7 @@
 # Installs what building Moat needs, idempotently: the wasm32 target, wasm-bindgen-cli
 # matching the lockfile, and the npm tools (wasm-opt from npm's binaryen, playwright-core).
 # With --test also Debian's chromium, postgresql, and the DNS servers the browser and interop
-# tests run on loopback (nsd, unbound).
+# tests run on loopback (nsd, unbound), and Pebble.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,8 @@ if [ "${1:-}" = --test ]; then
   command -v msmtp >/dev/null 2>&1 || packages+=(msmtp)
   command -v swaks >/dev/null 2>&1 || packages+=(swaks)
   perl -MIO::Socket::SSL -MNet::SSLeay -e 1 2>/dev/null || packages+=(libio-socket-ssl-perl libnet-ssleay-perl)
+  # The ACME test CA for the certificate interop test.
+  command -v pebble >/dev/null 2>&1 || packages+=(pebble)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "==> apt-get install ${packages[*]}"

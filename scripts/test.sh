@@ -35,6 +35,9 @@ end2end/interop/mta-sts.sh
 echo "==> interop: tlsrpt-reporter, msmtp and swaks deliver TLS reports to moat serve"
 end2end/interop/tlsrpt.sh
 
+echo "==> interop: Pebble issues and renews Moat's certificates over ACME (one instance, then two on PostgreSQL)"
+end2end/interop/acme.sh
+
 echo "==> fault test: PostgreSQL stopped during a burst of SMTP deliveries"
 end2end/interop/pg-fault.sh
 
