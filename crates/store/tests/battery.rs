@@ -8,7 +8,7 @@ use moat_domain::{
     views::{DomainId, InviteId, OrgId, UserId},
 };
 use moat_store::{
-    Backend, Db, StoreError, audit, domains, invites,
+    Backend, Db, StoreError, acme, audit, domains, invites,
     invites::{InviteRow, NewInvite},
     orgs,
     reports::{
@@ -59,6 +59,10 @@ macro_rules! battery {
                 purge_drops_failures_up_to_the_cutoff,
                 a_batch_ingests_exactly_as_one_message_after_the_other,
                 a_batch_larger_than_one_statement_ingests_exactly_as_one_by_one,
+                of_racing_instances_exactly_one_claims_a_job_until_its_lease_ends,
+                a_failed_job_counts_attempts_keeps_its_schedule_and_a_finished_one_is_gone,
+                storing_a_certificate_replaces_it_and_bumps_the_generation,
+                the_first_stored_acme_account_wins_and_challenges_expire,
             );
         }
     };
@@ -1245,4 +1249,195 @@ async fn a_batch_larger_than_one_statement_ingests_exactly_as_one_by_one(db: &Db
     }
     assert_eq!(snapshots[0], snapshots[1]);
     other.db.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACME: jobs with leases, certificates, accounts and challenges
+
+const JOB: &str = "acme-order";
+
+async fn of_racing_instances_exactly_one_claims_a_job_until_its_lease_ends(db: &Db) {
+    assert!(acme::ensure_job(db, JOB, "mta-sts.a.test", T0).await.unwrap());
+    assert!(
+        !acme::ensure_job(db, JOB, "mta-sts.a.test", T0 - 50)
+            .await
+            .unwrap(),
+        "ensure_job is idempotent"
+    );
+    assert!(
+        acme::ensure_job(db, JOB, "mta-sts.later.test", T0 + HOUR)
+            .await
+            .unwrap()
+    );
+    // Ten instances race for the one due job.
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let db = db.clone();
+        racers.spawn(async move { acme::claim_job(&db, JOB, &format!("i{i}"), T0, T0 + 600).await });
+    }
+    let mut won = Vec::new();
+    while let Some(r) = racers.join_next().await {
+        won.extend(r.unwrap().unwrap());
+    }
+    assert_eq!(won.len(), 1, "exactly one claim: {won:?}");
+    assert_eq!(won[0].subject, "mta-sts.a.test");
+    assert_eq!(won[0].due_at, T0, "the original schedule was kept");
+    let owner = won[0].lease_owner.clone().unwrap();
+    // Nothing else is due; the held job is not claimable before its lease ends.
+    assert!(
+        acme::claim_job(db, JOB, "x", T0 + 599, T0 + 1200)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A lease that ran out (a crashed instance) is taken over.
+    let again = acme::claim_job(db, JOB, "taker", T0 + 601, T0 + 1200)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.subject.as_str(), again.lease_owner.as_deref()),
+        ("mta-sts.a.test", Some("taker"))
+    );
+    // The old owner can no longer finish it; the new one can.
+    acme::finish_job(db, JOB, "mta-sts.a.test", &owner).await.unwrap();
+    assert!(acme::job(db, JOB, "mta-sts.a.test").await.unwrap().is_some());
+    acme::finish_job(db, JOB, "mta-sts.a.test", "taker")
+        .await
+        .unwrap();
+    assert!(acme::job(db, JOB, "mta-sts.a.test").await.unwrap().is_none());
+    // Released (shutdown): claimable again at once, attempts unchanged.
+    let later = acme::claim_job(db, JOB, "i0", T0 + HOUR, T0 + HOUR + 600)
+        .await
+        .unwrap()
+        .unwrap();
+    acme::release_job(db, JOB, &later.subject, "i0").await.unwrap();
+    let back = acme::claim_job(db, JOB, "i1", T0 + HOUR, T0 + HOUR + 600)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.subject.as_str(), back.attempts), ("mta-sts.later.test", 0));
+}
+
+async fn a_failed_job_counts_attempts_keeps_its_schedule_and_a_finished_one_is_gone(db: &Db) {
+    acme::ensure_job(db, JOB, "mta-sts.broken.test", T0)
+        .await
+        .unwrap();
+    acme::ensure_job(db, JOB, "mta-sts.gone.test", T0).await.unwrap();
+    let j = acme::claim_job(db, JOB, "i0", T0, T0 + 600)
+        .await
+        .unwrap()
+        .unwrap();
+    acme::fail_job(db, JOB, &j.subject, "i0", "the CA could not validate", T0 + 60)
+        .await
+        .unwrap();
+    let row = acme::job(db, JOB, &j.subject).await.unwrap().unwrap();
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.due_at, T0 + 60);
+    assert_eq!(row.last_error.as_deref(), Some("the CA could not validate"));
+    assert!(
+        row.lease_owner.is_none() && row.lease_until.is_none(),
+        "the lease is released"
+    );
+    // Scheduling it again does not reset the back-off.
+    assert!(!acme::ensure_job(db, JOB, &j.subject, T0 + 1).await.unwrap());
+    assert_eq!(
+        acme::job(db, JOB, &j.subject).await.unwrap().unwrap().due_at,
+        T0 + 60
+    );
+    // A failure reported by someone not holding the lease changes nothing.
+    acme::fail_job(db, JOB, &j.subject, "stranger", "nope", T0 + 9)
+        .await
+        .unwrap();
+    assert_eq!(acme::job(db, JOB, &j.subject).await.unwrap().unwrap().attempts, 1);
+    // Hosts no longer served lose their jobs.
+    let keep = vec![j.subject.clone()];
+    acme::delete_jobs_except(db, JOB, &keep).await.unwrap();
+    let subjects: Vec<String> = acme::jobs(db, JOB)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.subject)
+        .collect();
+    assert_eq!(subjects, keep);
+    let st = acme::statuses(db, JOB, &[j.subject.clone(), "mta-sts.none.test".into()])
+        .await
+        .unwrap();
+    assert_eq!(st[0].job.as_ref().map(|j| j.attempts), Some(1));
+    assert!(st[1].job.is_none() && st[1].certificate.is_none());
+}
+
+fn cert(host: &str, serial: &str, not_before: i64) -> acme::CertRow {
+    acme::CertRow {
+        host: host.into(),
+        chain_pem: format!("chain {serial}"),
+        key_sealed: format!("sealed {serial}"),
+        issuer: "CN=Test CA".into(),
+        serial: serial.into(),
+        not_before,
+        not_after: not_before + 90 * 86_400,
+        renew_at: not_before + 60 * 86_400,
+        obtained_at: not_before,
+    }
+}
+
+async fn storing_a_certificate_replaces_it_and_bumps_the_generation(db: &Db) {
+    let g0 = domains::generation(db).await.unwrap();
+    acme::put_certificate(db, &cert("mta-sts.a.test", "01", T0))
+        .await
+        .unwrap();
+    let g1 = domains::generation(db).await.unwrap();
+    assert!(g1 > g0, "every instance must notice the new certificate");
+    acme::put_certificate(db, &cert("mta-sts.a.test", "02", T0 + 1000))
+        .await
+        .unwrap();
+    assert!(domains::generation(db).await.unwrap() > g1);
+    acme::put_certificate(db, &cert("mta-sts.b.test", "03", T0))
+        .await
+        .unwrap();
+    let got = acme::certificate(db, "mta-sts.a.test").await.unwrap().unwrap();
+    assert_eq!(got, cert("mta-sts.a.test", "02", T0 + 1000));
+    assert_eq!(acme::certificates(db).await.unwrap().len(), 2);
+    let st = acme::statuses(db, JOB, &["mta-sts.a.test".into()]).await.unwrap();
+    let c = st[0].certificate.as_ref().unwrap();
+    assert_eq!(c.serial, "02");
+    assert!(c.key_sealed.is_empty(), "status never carries the key");
+    assert_eq!(
+        acme::delete_certificates_except(db, &["mta-sts.b.test".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(acme::certificate(db, "mta-sts.a.test").await.unwrap().is_none());
+}
+
+async fn the_first_stored_acme_account_wins_and_challenges_expire(db: &Db) {
+    let dir = "https://ca.test/dir";
+    assert!(acme::account(db, dir).await.unwrap().is_none());
+    assert_eq!(acme::init_account(db, dir, "first", T0).await.unwrap(), "first");
+    assert_eq!(
+        acme::init_account(db, dir, "second", T0).await.unwrap(),
+        "first",
+        "a racing instance adopts the stored one"
+    );
+    assert!(
+        acme::account(db, "https://other.test/dir")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    acme::put_challenge(db, "tok", "tok.thumb", "mta-sts.a.test", T0 + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        acme::challenge(db, "tok", T0).await.unwrap().as_deref(),
+        Some("tok.thumb")
+    );
+    assert!(
+        acme::challenge(db, "tok", T0 + 11).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(acme::challenge(db, "other", T0).await.unwrap().is_none());
+    acme::clear_challenges(db, "mta-sts.a.test", T0).await.unwrap();
+    assert!(acme::challenge(db, "tok", T0).await.unwrap().is_none());
 }
