@@ -458,6 +458,46 @@ mod tests {
     }
 
     #[test]
+    fn acme_is_off_by_default_and_validated_when_on() {
+        let c = load(&[]).unwrap();
+        assert!(c.acme.is_none() && c.master_key.is_none());
+        let roots = tempfile::NamedTempFile::new().unwrap();
+        let key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let c = load(&[
+            ("MOAT_ACME_DIRECTORY", "https://127.0.0.1:14000/dir"),
+            ("MOAT_ACME_CA_ROOTS", roots.path().to_str().unwrap()),
+            ("MOAT_ACME_CONTACT", "mailto:ops@example.net"),
+            ("MOAT_ACME_HTTP_ADDR", "127.0.0.10:80"),
+            ("MOAT_MASTER_KEY", key),
+        ])
+        .unwrap();
+        let acme = c.acme.as_ref().unwrap();
+        assert_eq!(acme.directory, "https://127.0.0.1:14000/dir");
+        assert_eq!(acme.ca_roots.as_deref(), Some(roots.path()));
+        assert_eq!(acme.contact.as_deref(), Some("ops@example.net"));
+        assert_eq!(acme.http_addr.to_string(), "127.0.0.10:80");
+        assert_eq!(c.master_key.as_ref().unwrap().0, key);
+        assert!(
+            !format!("{c:?}").contains(key),
+            "the master key never reaches logs"
+        );
+        for (key, value) in [
+            ("MOAT_ACME_DIRECTORY", "http://acme.example/dir"),
+            ("MOAT_ACME_CA_ROOTS", "/nonexistent/roots.pem"),
+            ("MOAT_ACME_CONTACT", "not-an-address"),
+            ("MOAT_ACME_HTTP_ADDR", "80"),
+            ("MOAT_MASTER_KEY", "abc"),
+            ("MOAT_MASTER_KEY", &"g".repeat(64)),
+        ] {
+            let mut vars = vec![("MOAT_ACME_DIRECTORY", "https://acme.example/dir")];
+            vars.retain(|(k, _)| *k != key);
+            vars.push((key, value));
+            let err = load(&vars).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn a_toml_file_is_read_and_unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("moat.toml");
