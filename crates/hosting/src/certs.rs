@@ -215,3 +215,76 @@ impl ResolvesServerCert for FallbackResolver {
             .or_else(|| self.store.get(&self.default_host))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_ca() -> LocalCa {
+        let (cert, key) = generate_ca().unwrap();
+        LocalCa {
+            issuer: Issuer::from_ca_cert_pem(&cert, KeyPair::from_pem(&key).unwrap()).unwrap(),
+        }
+    }
+
+    /// A certificate for `host` as an ACME CA would hand it over: PEM chain and PEM key.
+    fn pem_pair(host: &str) -> (String, String) {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = CertificateParams::new(vec![host.to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn hosts(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_acme_certificate_is_served_in_place_of_the_local_one_and_local_ones_stay_stable() {
+        let ca = test_ca();
+        let store = CertStore::default();
+        let served = hosts(&["mta-sts.a.test", "mta-sts.b.test"]);
+        store.sync(&served, &ca, &HashMap::new());
+        let local_a = store.get("mta-sts.a.test").unwrap();
+        assert_eq!(store.source("mta-sts.a.test"), Some(CertSource::Local));
+        // A second sync keeps the same local certificate (no reissue on every refresh).
+        store.sync(&served, &ca, &HashMap::new());
+        assert!(Arc::ptr_eq(&local_a, &store.get("mta-sts.a.test").unwrap()));
+
+        let (chain, key) = pem_pair("mta-sts.a.test");
+        let acme_key = certified_key(&chain, key.as_bytes()).unwrap();
+        let acme = HashMap::from([(
+            "mta-sts.a.test".to_owned(),
+            ServedCert {
+                key: acme_key.clone(),
+                source: CertSource::Acme("0a".into()),
+            },
+        )]);
+        store.sync(&served, &ca, &acme);
+        assert!(Arc::ptr_eq(&acme_key, &store.get("mta-sts.a.test").unwrap()));
+        assert_eq!(
+            store.source("mta-sts.a.test"),
+            Some(CertSource::Acme("0a".into()))
+        );
+        assert_eq!(store.source("mta-sts.b.test"), Some(CertSource::Local));
+
+        // A host no longer served is dropped, whatever its certificate.
+        store.sync(&hosts(&["mta-sts.b.test"]), &ca, &acme);
+        assert!(store.get("mta-sts.a.test").is_none());
+        assert_eq!(store.hosts(), hosts(&["mta-sts.b.test"]));
+        // Without its ACME certificate, a host falls back to a fresh local one.
+        store.sync(&served, &ca, &HashMap::new());
+        assert_eq!(store.source("mta-sts.a.test"), Some(CertSource::Local));
+    }
+
+    #[test]
+    fn a_chain_and_a_key_that_do_not_match_are_refused() {
+        let (chain, _) = pem_pair("mta-sts.a.test");
+        let (_, other_key) = pem_pair("mta-sts.a.test");
+        assert!(certified_key(&chain, other_key.as_bytes()).is_err());
+        assert!(certified_key("", other_key.as_bytes()).is_err());
+        assert!(certified_key(&chain, b"not a key").is_err());
+    }
+}
