@@ -119,6 +119,8 @@ test('an owner adds a domain, publishes the records, checks them and enforces th
     ].join('\n'),
   );
   assert.equal(await alice.locator('h1 .badge.state-pending').innerText(), 'pending');
+  // A fresh domain has no ACME certificate: the policy host is served by Moat's local CA.
+  assert.match(await alice.locator('#certificate').innerText(), /mta-sts\.shop\.test[\s\S]*local CA \(no ACME certificate yet\)/);
 
   // Copy puts the exact target on the clipboard.
   await records.nth(0).getByRole('button', { name: /Copy the target/ }).click();

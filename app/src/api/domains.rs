@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use moat_domain::views::{DomainDetail, DomainView, MxReport, OrgView};
+use moat_domain::views::{CertificateView, DomainDetail, DomainView, MxReport, OrgView};
 use serde::{Deserialize, Serialize};
 
 /// The domains page: the organization (for the viewer's role) and its domains.
@@ -22,6 +22,8 @@ pub struct DomainOverview {
     pub org: OrgView,
     /// The domain, its history and zone snippet.
     pub detail: DomainDetail,
+    /// The policy host's certificate (hosted domains only).
+    pub certificate: Option<CertificateView>,
 }
 
 /// What saving a policy answers: the domain and the warnings against the live MX hosts.
@@ -68,7 +70,7 @@ pub async fn add_domain(
     Ok(d)
 }
 
-/// One domain with its policy history and zone snippet.
+/// One domain with its policy history, zone snippet and policy host certificate.
 #[server(prefix = "/api", endpoint = "domains/detail")]
 pub async fn get_domain(org: i64, name: String) -> Result<DomainOverview, AppError> {
     use moat_domain::{Action, views::OrgId};
@@ -76,9 +78,11 @@ pub async fn get_domain(org: i64, name: String) -> Result<DomainOverview, AppErr
     let ctx = super::ctx::ctx().await?;
     let scope = tenancy::authorize(&ctx.svc, &ctx.actor().await?, OrgId(org), Action::Read).await?;
     let detail = domains::detail(&ctx.svc, &scope, &name).await?;
+    let certificate = domains::certificate(&ctx.svc, &scope, &name).await?;
     Ok(DomainOverview {
         org: scope.org().clone(),
         detail,
+        certificate,
     })
 }
 

@@ -19,7 +19,7 @@ use moat_domain::{
     Action,
     hosting::{DomainKind, DomainState, RecordCheck},
     mta_sts::{MaxAge, Mode, Policy},
-    views::{DomainView, MxReport, PolicyVersionView},
+    views::{CertificateView, DomainView, MxReport, PolicyVersionView},
 };
 
 #[derive(Clone, Copy)]
@@ -119,6 +119,7 @@ fn DomainBody(
         <StateNote domain=d.clone() />
         {view! { <Setup org=org_id domain=d.clone() snippet=detail.zone_snippet.clone() can_manage action=actions.check /> }.into_any()}
         {hosted.then(|| view! { <PolicyCard org=org_id domain=d.clone() can_manage mx actions /> }.into_any())}
+        {page.certificate.map(|cert| view! { <Certificate cert /> }.into_any())}
         {hosted.then(|| view! { <History history=detail.history.clone() /> }.into_any())}
         {can_manage.then(|| view! { <Removal org=org_id domain=d.clone() longest=detail.longest_max_age actions /> }.into_any())}
     }
@@ -533,6 +534,64 @@ fn mode_label(m: Mode) -> &'static str {
 /// Text for `inner_html`: escapes what HTML would interpret.
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The certificate served for the policy host, in plain words.
+#[component]
+fn Certificate(cert: CertificateView) -> impl IntoView {
+    let source = match &cert.acme {
+        Some(_) => view! { <p id="cert-source">"From the ACME certificate authority: a publicly trusted certificate."</p> }
+            .into_any(),
+        None => view! {
+            <p id="cert-source">
+                "From Moat's local CA (no ACME certificate yet). Senders do not trust it; with ACME configured, Moat orders a publicly trusted one once the domain is active."
+            </p>
+        }
+        .into_any(),
+    };
+    let details = cert.acme.map(|c| {
+        view! {
+            <dl class="ids" id="cert-details">
+                <dt>"Issuer"</dt>
+                <dd><code>{c.issuer}</code></dd>
+                <dt>"Serial"</dt>
+                <dd><code>{c.serial}</code></dd>
+                <dt>"Valid from"</dt>
+                <dd class="nowrap">{format_time(c.not_before)}</dd>
+                <dt>"Valid until"</dt>
+                <dd class="nowrap">{format_time(c.not_after)}</dd>
+                <dt>"Next renewal"</dt>
+                <dd class="nowrap">{format_time(c.renew_at)}</dd>
+            </dl>
+        }
+    });
+    let order = cert.order.map(|j| match j.last_error {
+        Some(e) => view! {
+            <p class="alert" id="cert-order">
+                {format!(
+                    "Ordering failed {} time(s): {e}; next attempt at {}.",
+                    j.attempts,
+                    format_time(j.due_at)
+                )}
+            </p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="notice" id="cert-order">
+                {format!("Certificate order scheduled for {}.", format_time(j.due_at))}
+            </p>
+        }
+        .into_any(),
+    });
+    view! {
+        <section class="card" id="certificate">
+            <h2>"Certificate"</h2>
+            <p class="muted small">"For " <code>{cert.host}</code>", where senders fetch the policy over HTTPS."</p>
+            {source}
+            {details}
+            {order}
+        </section>
+    }
 }
 
 #[component]

@@ -219,6 +219,44 @@ pub struct DomainDetail {
     pub longest_max_age: i64,
 }
 
+/// The certificate Moat serves for a domain's policy host (`mta-sts.<domain>`), for the
+/// domain page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// The policy host.
+    pub host: String,
+    /// The ACME certificate; `None` while Moat's local CA certificate is served.
+    pub acme: Option<AcmeCertificateView>,
+    /// The pending or failing certificate order, if there is one.
+    pub order: Option<CertOrderView>,
+}
+
+/// A certificate obtained over ACME (times are unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeCertificateView {
+    /// The issuer's distinguished name.
+    pub issuer: String,
+    /// The serial number, hex.
+    pub serial: String,
+    /// Valid from.
+    pub not_before: i64,
+    /// Valid until.
+    pub not_after: i64,
+    /// When renewal starts.
+    pub renew_at: i64,
+}
+
+/// A certificate order job (times are unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertOrderView {
+    /// When the next attempt is due.
+    pub due_at: i64,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
+
 /// Live MX hosts compared with a policy: what the editor shows and the CLI prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MxReport {

@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The job kind of certificate orders.
-pub const ORDER_JOB: &str = "acme-order";
+pub const ORDER_JOB: &str = store::ORDER_JOB;
 /// How long a claimed order may take before another instance may try.
 const LEASE_SECONDS: i64 = 600;
 /// How often each instance looks for work.

@@ -14,9 +14,15 @@ use moat_domain::{
         policy_diff, zone_snippet,
     },
     mta_sts::{MaxAge, Mode, MxPattern, Policy, PolicyId, check_coverage, find_sts_record, propose_patterns},
-    views::{DomainDetail, DomainView, MxReport, OrgId, PolicyVersionView},
+    views::{
+        AcmeCertificateView, CertOrderView, CertificateView, DomainDetail, DomainView, MxReport, OrgId,
+        PolicyVersionView,
+    },
 };
-use moat_store::domains::{self as store, DomainRow, NewPolicy, PolicyRow};
+use moat_store::{
+    acme,
+    domains::{self as store, DomainRow, NewPolicy, PolicyRow},
+};
 
 fn parse_domain(svc: &Services, input: &str) -> Result<DomainName> {
     let name = DomainName::parse(input).map_err(|e| Error::invalid("domain", e.to_string()))?;
@@ -215,6 +221,33 @@ pub async fn detail(svc: &Services, scope: &OrgScope, name: &str) -> Result<Doma
         domain,
         history,
     })
+}
+
+/// The certificate served for the policy host of a hosted domain (`None` for a reporting-only
+/// one): the ACME certificate if Moat has one, else the local CA's, and the order job.
+pub async fn certificate(svc: &Services, scope: &OrgScope, name: &str) -> Result<Option<CertificateView>> {
+    let row = find(svc, scope, name).await?;
+    if kind_of(&row) != DomainKind::Hosted {
+        return Ok(None);
+    }
+    let host = RecordKind::PolicyHost.name(&row.name);
+    let acme = acme::certificate(&svc.db, &host)
+        .await?
+        .map(|c| AcmeCertificateView {
+            issuer: c.issuer,
+            serial: c.serial,
+            not_before: c.not_before,
+            not_after: c.not_after,
+            renew_at: c.renew_at,
+        });
+    let order = acme::job(&svc.db, acme::ORDER_JOB, &host)
+        .await?
+        .map(|j| CertOrderView {
+            due_at: j.due_at,
+            attempts: j.attempts,
+            last_error: j.last_error,
+        });
+    Ok(Some(CertificateView { host, acme, order }))
 }
 
 async fn check_record(svc: &Services, kind: RecordKind, domain: &str) -> RecordStatus {

@@ -383,6 +383,9 @@ pub async fn delete_jobs_except(db: &Db, kind: &str, keep: &[String]) -> Result<
     Ok(())
 }
 
+/// The job kind of certificate orders (`moat_hosting::acme::ORDER_JOB` is this).
+pub const ORDER_JOB: &str = "acme-order";
+
 /// What is known about one host's certificate: the stored ACME certificate (if any) and its
 /// order job (if one is scheduled or failing).
 #[derive(Debug, Clone, PartialEq, Eq)]
