@@ -24,14 +24,7 @@ fn unix_now() -> i64 {
 /// reports host; hosts that still hold an ACME certificate but are no longer served last.
 async fn hosts(svc: &Services, now: i64) -> anyhow::Result<(Vec<String>, usize)> {
     let snap = moat_hosting::snapshot::load(&svc.db, &svc.settings.hosting, now).await?;
-    let mut hosts: Vec<String> = snap
-        .domains
-        .iter()
-        .filter(|d| d.policy_body.is_some())
-        .map(|d| d.policy_host())
-        .collect();
-    hosts.sort();
-    hosts.push(svc.settings.hosting.reports_mail_domain.clone());
+    let mut hosts = snap.tls_hosts(&svc.settings.hosting);
     let served = hosts.len();
     for c in store::certificates(&svc.db).await? {
         if !hosts.contains(&c.host) {

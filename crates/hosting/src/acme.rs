@@ -139,14 +139,14 @@ impl Acme {
         for host in hosts {
             let due = renewals
                 .iter()
-                .find(|(h, _)| h == host)
-                .is_none_or(|(_, at)| *at <= now);
+                .find(|(h, _, _)| h == host)
+                .is_none_or(|(_, at, _)| *at <= now);
             if due && store::ensure_job(&self.db, ORDER_JOB, host, now).await? {
                 tracing::info!(%host, "certificate order scheduled");
             }
         }
         store::delete_jobs_except(&self.db, ORDER_JOB, hosts).await?;
-        self.warn_expiring(hosts, now).await?;
+        self.warn_expiring(hosts, &renewals, now).await?;
         let mut ran = 0;
         while !token.is_cancelled() {
             let now = unix_now();
@@ -194,22 +194,27 @@ impl Acme {
 
     /// Logs (at most hourly per host) the served certificates within [`ALERT_BEFORE`] of
     /// expiry: renewal has been failing for two weeks.
-    async fn warn_expiring(&self, hosts: &[String], now: i64) -> anyhow::Result<()> {
+    async fn warn_expiring(
+        &self,
+        hosts: &[String],
+        stored: &[(String, i64, i64)],
+        now: i64,
+    ) -> anyhow::Result<()> {
         let mut warned = self.warned.lock().await;
-        for c in store::certificates(&self.db).await? {
-            if !hosts.contains(&c.host) || c.not_after - now > ALERT_BEFORE {
+        for (host, _, not_after) in stored {
+            if !hosts.contains(host) || not_after - now > ALERT_BEFORE {
                 continue;
             }
-            if warned.get(&c.host).is_some_and(|at| now - at < 3_600) {
+            if warned.get(host).is_some_and(|at| now - at < 3_600) {
                 continue;
             }
-            warned.insert(c.host.clone(), now);
-            let job = store::job(&self.db, ORDER_JOB, &c.host).await?;
+            warned.insert(host.clone(), now);
+            let job = store::job(&self.db, ORDER_JOB, host).await?;
             let last_error = job
                 .and_then(|j| j.last_error)
                 .unwrap_or_else(|| "none recorded".into());
             metrics::counter!("moat_acme_expiry_alerts_total").increment(1);
-            tracing::warn!(host = %c.host, not_after = c.not_after, days_left = (c.not_after - now) / 86_400,
+            tracing::warn!(%host, not_after, days_left = (not_after - now) / 86_400,
                 %last_error, "certificate expires soon and has not been renewed");
         }
         Ok(())

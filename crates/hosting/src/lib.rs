@@ -120,9 +120,7 @@ impl Hosting {
                 bodies.insert(d.policy_host(), Bytes::clone(b));
             }
         }
-        let mut hosts: Vec<String> = bodies.keys().cloned().collect();
-        // The reports host: HTTPS report POSTs and SMTP STARTTLS.
-        hosts.push(self.settings.reports_mail_domain.clone());
+        let hosts = snap.tls_hosts(&self.settings);
         // Certificates first, then bodies, then DNS: by the time a name resolves to us we
         // can complete its handshake and serve its body.
         let acme = self.acme_certs(db, &hosts).await?;

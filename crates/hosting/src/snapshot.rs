@@ -44,6 +44,22 @@ pub struct Snapshot {
     pub domains: Vec<Served>,
 }
 
+impl Snapshot {
+    /// The host names served over TLS: the policy host of every domain with a body, sorted,
+    /// then the reports host (HTTPS report POSTs and SMTP STARTTLS).
+    pub fn tls_hosts(&self, settings: &HostingSettings) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .domains
+            .iter()
+            .filter(|d| d.policy_body.is_some())
+            .map(Served::policy_host)
+            .collect();
+        hosts.sort();
+        hosts.push(settings.reports_mail_domain.clone());
+        hosts
+    }
+}
+
 /// Reads the database into a snapshot as of `now`.
 pub async fn load(db: &Db, settings: &HostingSettings, now: i64) -> moat_store::Result<Snapshot> {
     let generation = store::generation(db).await?;

@@ -176,13 +176,20 @@ pub async fn certificate(db: &Db, host: &str) -> Result<Option<CertRow>> {
     .transpose()
 }
 
-/// `(host, renew_at)` of every stored certificate.
-pub async fn renewal_times(db: &Db) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT host, renew_at FROM certificates")
+/// `(host, renew_at, not_after)` of every stored certificate: what scheduling needs, without
+/// the chains.
+pub async fn renewal_times(db: &Db) -> Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query("SELECT host, renew_at, not_after FROM certificates")
         .fetch_all(db.pool())
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("host")?, r.try_get("renew_at")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("host")?,
+                r.try_get("renew_at")?,
+                r.try_get("not_after")?,
+            ))
+        })
         .collect()
 }
 
@@ -190,7 +197,7 @@ pub async fn renewal_times(db: &Db) -> Result<Vec<(String, i64)>> {
 pub async fn delete_certificates_except(db: &Db, keep: &[String]) -> Result<u64> {
     let stored = renewal_times(db).await?;
     let mut deleted = 0;
-    for (host, _) in stored.iter().filter(|(h, _)| !keep.contains(h)) {
+    for (host, _, _) in stored.iter().filter(|(h, _, _)| !keep.contains(h)) {
         deleted += sqlx::query("DELETE FROM certificates WHERE host = $1")
             .bind(host)
             .execute(db.pool())
