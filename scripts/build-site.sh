@@ -24,4 +24,6 @@ if [ "$profile" = release ]; then
 fi
 cp style/main.css "$site/pkg/moat.css"
 cp -r public/. "$site/"
+# ECharts from the npm package (package.json pins it), served by Moat itself: never a CDN.
+cp node_modules/echarts/dist/echarts.min.js "$site/pkg/echarts.min.js"
 echo "browser assets: $(du -sh "$site/pkg" | cut -f1) in $site/pkg"

@@ -57,6 +57,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:id/audit") view=pages::audit::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id/domains") view=pages::domains::DomainsPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id/domains/:name") view=pages::domain::DomainPage ssr=SsrMode::Async />
+                    <Route path=path!("/orgs/:id/domains/:name/dashboard") view=pages::dashboard::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/orgs/:id/overview") view=pages::overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id/reports") view=pages::reports::ReportsPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/:id/reports/:rid") view=pages::reports::ReportPage ssr=SsrMode::Async />
                 </Routes>

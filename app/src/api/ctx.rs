@@ -5,7 +5,7 @@ use moat_domain::views::{UserId, UserView};
 use moat_services::{Services, tenancy::Actor};
 use tower_sessions::Session;
 
-const USER_KEY: &str = "uid";
+use super::SESSION_USER_KEY as USER_KEY;
 
 pub(crate) struct Ctx {
     pub svc: Services,

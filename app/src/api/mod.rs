@@ -3,6 +3,12 @@
 
 #[cfg(feature = "ssr")]
 mod ctx;
+
+/// The session key holding the signed-in user's id (also read by the server's download
+/// routes, which are plain axum handlers).
+#[cfg(feature = "ssr")]
+pub const SESSION_USER_KEY: &str = "uid";
+pub mod dashboard;
 pub mod domains;
 pub mod invites;
 pub mod orgs;

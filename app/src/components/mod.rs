@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod chart;
 pub mod domain;
 pub mod form;
 pub mod header;

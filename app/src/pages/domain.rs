@@ -114,7 +114,10 @@ fn DomainBody(
                 <h1 class="domain-title">{d.display_name.clone()} <StateBadge state=d.state /> <span class="badge">{d.kind_label()}</span></h1>
                 {(d.display_name != d.name).then(|| view! { <p class="muted small">"In DNS: " <code>{d.name.clone()}</code></p> })}
             </div>
-            <a class="button small secondary" id="domain-reports" href=format!("/orgs/{org_id}/reports?domain={}", d.name)>"TLS reports"</a>
+            <div class="head-actions">
+                <a class="button small" id="domain-dashboard" href=format!("/orgs/{org_id}/domains/{}/dashboard", d.name)>"TLS dashboard"</a>
+                <a class="button small secondary" id="domain-reports" href=format!("/orgs/{org_id}/reports?domain={}", d.name)>"Report list"</a>
+            </div>
         </div>
         <StateNote domain=d.clone() />
         {view! { <Setup org=org_id domain=d.clone() snippet=detail.zone_snippet.clone() can_manage action=actions.check /> }.into_any()}

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod domain;
 pub mod domains;
 pub mod home;
@@ -9,6 +10,7 @@ pub mod invite;
 pub mod not_found;
 pub mod org;
 pub mod orgs;
+pub mod overview;
 pub mod reports;
 
 use leptos::prelude::*;

@@ -127,6 +127,8 @@ fn DomainsSummary(org: i64, can_manage: bool) -> impl IntoView {
             <div class="card-head">
                 <h2>"Domains"</h2>
                 <span>
+                    <A href=format!("/orgs/{org}/overview") attr:class="button small" attr:id="org-overview">"Overview"</A>
+                    " "
                     <A href=format!("/orgs/{org}/reports") attr:class="button small secondary">"TLS reports"</A>
                     " "
                     <A href=format!("/orgs/{org}/domains") attr:class="button small secondary">

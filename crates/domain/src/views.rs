@@ -405,3 +405,130 @@ pub struct ReportDetail {
     /// The message it came in.
     pub raw: RawReportView,
 }
+
+/// Successful and failed sessions of one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayPoint {
+    /// UTC midnight, unix seconds.
+    pub day: i64,
+    /// Successful sessions.
+    pub success: i64,
+    /// Failed sessions.
+    pub failure: i64,
+}
+
+/// Failed sessions of one result type, with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultTypeTally {
+    /// Result type as sent (or `unclassified`: failures no failure detail accounts for).
+    pub result_type: String,
+    /// Short title, e.g. "Certificate expired".
+    pub title: String,
+    /// What it means, the likely cause and the fix, in one sentence each.
+    pub meaning: String,
+    /// Failed sessions.
+    pub sessions: i64,
+}
+
+/// Sessions reported by one sending organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderTally {
+    /// `organization-name` of the reports.
+    pub organization_name: String,
+    /// Successful sessions.
+    pub success: i64,
+    /// Failed sessions.
+    pub failure: i64,
+}
+
+/// Failed sessions grouped by one key (a sending MTA IP, or a receiving MX).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureTally {
+    /// The sending MTA IP, or the receiving MX hostname (`None`: not reported).
+    pub name: Option<String>,
+    /// The receiving MX IP (MX tallies only).
+    pub ip: Option<String>,
+    /// Failed sessions.
+    pub sessions: i64,
+}
+
+/// Dashboard filters: a range of days, and optionally one sending organization and one
+/// result type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardFilter {
+    /// The days shown.
+    pub range: crate::calendar::DayRange,
+    /// Only this sending organization.
+    pub sending_org: Option<String>,
+    /// Only this result type.
+    pub result_type: Option<String>,
+}
+
+/// A domain's TLS report dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainDashboard {
+    /// The domain.
+    pub domain: DomainView,
+    /// What is shown.
+    pub filter: DashboardFilter,
+    /// One point per day of the range (zero when nothing was reported).
+    pub days: Vec<DayPoint>,
+    /// Successful sessions in the range.
+    pub success: i64,
+    /// Failed sessions in the range.
+    pub failure: i64,
+    /// Reports in the range.
+    pub reports: i64,
+    /// When the newest report in the range was received.
+    pub last_received: Option<i64>,
+    /// Failed sessions per result type, most first.
+    pub result_types: Vec<ResultTypeTally>,
+    /// Sessions per sending organization, most failures first.
+    pub senders: Vec<SenderTally>,
+    /// Failed sessions per sending MTA IP, most first (at most 25).
+    pub sending_ips: Vec<FailureTally>,
+    /// Failed sessions per receiving MX, most first (at most 25).
+    pub receiving_mx: Vec<FailureTally>,
+    /// Every sending organization of the range (for the filter), sorted.
+    pub all_senders: Vec<String>,
+    /// ECharts option (JSON) of the daily chart.
+    pub daily_chart: String,
+    /// ECharts option (JSON) of the failures-per-result-type chart, when there are failures.
+    pub result_chart: Option<String>,
+}
+
+/// One domain in an organization's (or an MSP's) overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewRow {
+    /// The organization the domain belongs to.
+    pub org: OrgRef,
+    /// The domain.
+    pub domain: DomainView,
+    /// Successful sessions in the range.
+    pub success: i64,
+    /// Failed sessions in the range.
+    pub failure: i64,
+    /// Reports in the range.
+    pub reports: i64,
+    /// When the newest report in the range was received.
+    pub last_received: Option<i64>,
+}
+
+impl OverviewRow {
+    /// Successful sessions in per mille of all sessions, `None` without sessions.
+    pub fn success_permille(&self) -> Option<i64> {
+        let total = self.success + self.failure;
+        (total > 0).then(|| self.success * 1000 / total)
+    }
+}
+
+/// The overview of an organization's domains, and for an MSP those of its clients too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The organization, with the viewer's role.
+    pub org: OrgView,
+    /// The days counted.
+    pub range: crate::calendar::DayRange,
+    /// One row per domain.
+    pub rows: Vec<OverviewRow>,
+}

@@ -3,6 +3,7 @@
 //! protocol. Nothing here knows about HTTP, HTML or sessions.
 
 pub mod accounts;
+pub mod dashboard;
 pub mod dns;
 pub mod domains;
 pub mod error;

@@ -7,6 +7,7 @@
 
 pub mod acme;
 pub mod audit;
+pub mod dashboard;
 pub mod domains;
 pub mod invites;
 pub mod orgs;

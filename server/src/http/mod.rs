@@ -2,6 +2,7 @@
 //! middleware every request passes (sessions, CSRF, security headers, compression, metrics).
 
 pub mod csrf;
+pub mod export;
 pub mod session_store;
 pub mod tlsrpt;
 
@@ -58,6 +59,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .route("/orgs/{org}/domains/{name}/failures.csv", get(export::csv))
+        .route("/orgs/{org}/domains/{name}/failures.json", get(export::json))
         .route_service(tlsrpt::PATH, tlsrpt::router(state.services.clone()))
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();

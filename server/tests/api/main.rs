@@ -2,6 +2,7 @@
 //! PostgreSQL (when `MOAT_TEST_POSTGRES_URL` is set; required in CI).
 
 mod cli;
+mod dashboard;
 mod helpers;
 mod hosting;
 mod http;
