@@ -35,6 +35,15 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
+/// `1 day`, `30 days`.
+pub fn day_count(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
 /// The share of successful sessions, `99.5 %`, or `—` without sessions. Never shows 100 %
 /// while any session failed.
 pub fn success_rate(success: i64, failure: i64) -> String {
@@ -85,10 +94,10 @@ fn Dashboard(org: i64, d: DomainDashboard, q: DashboardQuery) -> impl IntoView {
     let base = format!("/orgs/{org}/domains/{name}/dashboard");
     let range = d.filter.range;
     let period = format!(
-        "{} – {} ({} days)",
+        "{} – {} ({})",
         format_day(range.from),
         format_day(range.to),
-        range.days()
+        day_count(range.days())
     );
     let filtered = d.filter.sending_org.is_some() || d.filter.result_type.is_some();
     let export = {
@@ -379,19 +388,20 @@ fn TallyTable(
 
 fn empty_state(org: i64, d: &DomainDashboard) -> impl IntoView {
     let name = d.domain.name.clone();
-    let (headline, next) = match d.domain.state {
-        DomainState::Pending => (
-            "No reports yet: the records are not published.",
-            "Publish the CNAME records shown on the domain page. Reports arrive daily once the _smtp._tls record is live — senders send one per day, after midnight UTC.",
-        ),
-        _ if d.filter.sending_org.is_some() || d.filter.result_type.is_some() => (
-            "No reports match these filters.",
-            "Clear the filters or pick a longer period.",
-        ),
-        _ => (
-            "No reports in this period.",
-            "Reports arrive daily once the _smtp._tls record is live: senders such as Google and Microsoft send one per day, after midnight UTC, for the previous day. Pick a longer period, or check the record on the domain page.",
-        ),
+    let filtered = d.filter.sending_org.is_some() || d.filter.result_type.is_some();
+    let headline = if filtered {
+        "No reports match these filters."
+    } else {
+        "No reports in this period."
+    };
+    let next = match d.domain.state {
+        DomainState::Pending => {
+            "The records are not published yet: publish the CNAME records shown on the domain page. Reports arrive daily once the _smtp._tls record is live — senders send one per day, after midnight UTC, for the previous day."
+        }
+        _ if filtered => "Clear the filters or pick a longer period.",
+        _ => {
+            "Reports arrive daily once the _smtp._tls record is live: senders such as Google and Microsoft send one per day, after midnight UTC, for the previous day. Pick a longer period, or check the record on the domain page."
+        }
     };
     view! {
         <section class="card empty" id="no-data">

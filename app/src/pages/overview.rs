@@ -2,7 +2,7 @@
 //! organizations) at a glance — state, policy mode, sessions and success rate over the
 //! period, reports — sortable and filterable in the page.
 
-use super::dashboard::{success_rate, thousands};
+use super::dashboard::{day_count, success_rate, thousands};
 use crate::{
     api::dashboard::{DashboardQuery, get_overview},
     components::{domain::StateBadge, format_time},
@@ -116,7 +116,7 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
             <div>
                 <p class="crumbs"><A href="/orgs">"Organizations"</A> " / " <a href=format!("/orgs/{id}")>{o.org.name.clone()}</a></p>
                 <h1>{if msp { "Overview of all client domains" } else { "Overview" }}</h1>
-                <p class="muted small" id="period">{format!("{} – {} ({} days)", format_day(range.from), format_day(range.to), range.days())}</p>
+                <p class="muted small" id="period">{format!("{} – {} ({})", format_day(range.from), format_day(range.to), day_count(range.days()))}</p>
             </div>
             <a class="button small secondary" href=format!("/orgs/{id}/domains")>"Manage domains"</a>
         </div>
