@@ -36,6 +36,8 @@ pub struct RawConfig {
     acme_contact: Option<String>,
     acme_http_addr: Option<String>,
     master_key: Option<String>,
+    webhook_allow_private: Option<String>,
+    detect_interval: Option<String>,
 }
 
 /// A configuration problem, naming the key.
@@ -101,6 +103,13 @@ pub struct Config {
     /// `MOAT_MASTER_KEY`: 64 hex characters sealing private keys at rest; without it a key
     /// file in the data directory is used (created on first need).
     pub master_key: Option<Redacted>,
+    /// `MOAT_WEBHOOK_ALLOW_PRIVATE`: let organizations' webhooks reach loopback, private and
+    /// link-local addresses and plain http:// URLs (off: https:// to public addresses only).
+    pub webhook_allow_private: bool,
+    /// `MOAT_DETECT_INTERVAL`: seconds between runs of the problem detector over domains with
+    /// new reports (and of notifications); 0 turns the background detector off (tests drive
+    /// it themselves). Default 5.
+    pub detect_interval: u64,
 }
 
 /// The ACME settings.
@@ -185,6 +194,8 @@ impl RawConfig {
                 "acme_contact" => &mut raw.acme_contact,
                 "acme_http_addr" => &mut raw.acme_http_addr,
                 "master_key" => &mut raw.master_key,
+                "webhook_allow_private" => &mut raw.webhook_allow_private,
+                "detect_interval" => &mut raw.detect_interval,
                 // Keys of later releases and test harness variables are not ours to refuse.
                 _ => continue,
             };
@@ -338,7 +349,38 @@ impl RawConfig {
                 "must be 64 hexadecimal characters (32 bytes)",
             ));
         }
+        let webhook_allow_private = match self
+            .webhook_allow_private
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("0" | "false" | "no" | "off") => false,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "MOAT_WEBHOOK_ALLOW_PRIVATE",
+                    format!("{other:?} is not true or false"),
+                ));
+            }
+        };
+        let detect_interval = match self.detect_interval.as_deref() {
+            None => 5,
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 3600)
+                .ok_or_else(|| {
+                    invalid(
+                        "MOAT_DETECT_INTERVAL",
+                        format!("{v:?} is not a number of seconds from 0 to 3600"),
+                    )
+                })?,
+        };
         Ok(Config {
+            detect_interval,
+            webhook_allow_private,
             acme,
             master_key: master_key.map(Redacted),
             zone,

@@ -57,6 +57,7 @@ pub fn services(config: &Config, db: Db) -> anyhow::Result<Services> {
         Settings {
             public_url: config.public_base(),
             mail_from: config.mail_from.clone(),
+            webhook_allow_private: config.webhook_allow_private,
             hosting: hosting_settings(config),
         },
     ))
@@ -116,6 +117,7 @@ pub struct Application {
     router: axum::Router,
     services: Services,
     metrics: Metrics,
+    detect_interval: u64,
     shutdown: CancellationToken,
 }
 
@@ -208,6 +210,7 @@ impl Application {
             router,
             services,
             metrics,
+            detect_interval: config.detect_interval,
             shutdown: CancellationToken::new(),
         })
     }
@@ -267,6 +270,7 @@ impl Application {
             router,
             services,
             metrics,
+            detect_interval,
             shutdown,
         } = self;
         tracing::info!(web.addr = %listener.local_addr()?, "Moat is listening on http://{}", listener.local_addr()?);
@@ -309,6 +313,13 @@ impl Application {
         });
         let sweeper = tokio::spawn(pending_reports(services.clone(), shutdown.clone()));
         let checker = tokio::spawn(domain_checks(services.clone(), shutdown.clone()));
+        let detector = (detect_interval > 0).then(|| {
+            tokio::spawn(problems(
+                services.clone(),
+                Duration::from_secs(detect_interval),
+                shutdown.clone(),
+            ))
+        });
         let housekeeping = tokio::spawn(housekeeping(services, metrics, shutdown.clone()));
         let token = shutdown.clone();
         axum::serve(
@@ -320,6 +331,9 @@ impl Application {
         shutdown.cancel();
         let _ = housekeeping.await;
         let _ = checker.await;
+        if let Some(detector) = detector {
+            let _ = detector.await;
+        }
         let _ = refresher.await;
         let _ = policy_task.await;
         let _ = smtp_task.await;
@@ -390,6 +404,47 @@ async fn domain_checks(services: Services, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             r = run => if let Err(e) = r {
                 tracing::warn!(error = %e, "background domain checks failed: {e}");
+            }
+        }
+    }
+}
+
+/// Problem detection and notifications: every few seconds for the domains that received
+/// reports since the last run, every hour for every domain (rules that fire without new
+/// reports: silent reporters, records, certificates); then whatever notifications and daily
+/// digests are due.
+async fn problems(services: Services, every: Duration, shutdown: CancellationToken) {
+    const SWEEP_SECS: i64 = 3600;
+    let mut tick = tokio::time::interval(every);
+    let mut last_sweep: Option<i64> = None;
+    let mut since = moat_services::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = moat_services::now();
+        let (scope, next_since) = if last_sweep.is_none_or(|t| now - t >= SWEEP_SECS) {
+            last_sweep = Some(now);
+            (None, now)
+        } else {
+            // Overlap by a few seconds: a report committed during the last run is not missed.
+            (Some(since - 10), now)
+        };
+        let run = async {
+            let changed = moat_services::detect::detect(&services, scope, now).await?;
+            if changed > 0 {
+                tracing::info!(changed, "problems opened, escalated or resolved");
+            }
+            moat_services::notify::notify_due(&services, now).await?;
+            moat_services::notify::send_digests(&services, now).await?;
+            Ok::<_, moat_services::Error>(())
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = run => match r {
+                Ok(()) => since = next_since,
+                Err(e) => tracing::warn!(error = %e, "problem detection or notification failed: {e}"),
             }
         }
     }

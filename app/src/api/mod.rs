@@ -12,5 +12,6 @@ pub mod dashboard;
 pub mod domains;
 pub mod invites;
 pub mod orgs;
+pub mod problems;
 pub mod reports;
 pub mod session;

@@ -532,3 +532,72 @@ pub struct Overview {
     /// One row per domain.
     pub rows: Vec<OverviewRow>,
 }
+
+/// One piece of evidence of a problem: a report row (or a check) and what it showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    /// The stored report it comes from, if any.
+    pub report: Option<i64>,
+    /// The sender (`organization-name`), or `Moat` for Moat's own checks.
+    pub sender: String,
+    /// Unix seconds (the report's period start, or the check's time).
+    pub at: i64,
+    /// What it showed.
+    pub text: String,
+}
+
+/// A problem the detector found for a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    /// Id.
+    pub id: i64,
+    /// The organization.
+    pub org_id: OrgId,
+    /// The domain (A-label).
+    pub domain: String,
+    /// The domain for display.
+    pub display_domain: String,
+    /// Rule id, e.g. `mx-tls`.
+    pub rule: String,
+    /// What it is about within the domain (an MX host, a sender, a result type) or empty.
+    pub subject: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// One line.
+    pub title: String,
+    /// What was seen.
+    pub detail: String,
+    /// What to do.
+    pub fix: String,
+    /// The report rows (or checks) behind it, newest first.
+    pub evidence: Vec<EvidenceView>,
+    /// Unix seconds.
+    pub opened_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Unix seconds.
+    pub resolved_at: Option<i64>,
+    /// Unix seconds.
+    pub acknowledged_at: Option<i64>,
+    /// Who acknowledged it.
+    pub acknowledged_by: Option<String>,
+}
+
+/// An organization's notification settings as its page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    /// The webhook URL, if set.
+    pub webhook_url: Option<String>,
+    /// The signing secret (shown to those who may manage domains).
+    pub webhook_secret: Option<String>,
+    /// Hours between repeats of an open, unacknowledged problem.
+    pub repeat_hours: i64,
+    /// Least severity notified: `info`, `warning` or `critical`.
+    pub min_severity: String,
+    /// The viewer's own e-mail choice: `immediate`, `digest` or `off`.
+    pub my_email: String,
+    /// Whether the viewer may change the organization's settings.
+    pub can_manage: bool,
+}

@@ -4,12 +4,14 @@
 
 pub mod accounts;
 pub mod dashboard;
+pub mod detect;
 pub mod dns;
 pub mod domains;
 pub mod error;
 pub mod intake;
 pub mod invites;
 pub mod mail;
+pub mod notify;
 pub mod tenancy;
 mod tokens;
 
@@ -27,6 +29,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Hosting: Moat's zone, report addresses, resolvers.
     pub hosting: HostingSettings,
+    /// Webhooks may reach loopback/private addresses and plain http:// URLs.
+    pub webhook_allow_private: bool,
 }
 
 /// The hosting part of the configuration.

@@ -34,7 +34,8 @@ impl Actor {
         }
     }
 
-    fn user_id(&self) -> Option<UserId> {
+    /// The signed-in user, if it is one.
+    pub fn user_id(&self) -> Option<UserId> {
         match self {
             Actor::User(u) => Some(u.id),
             Actor::Operator => None,

@@ -118,6 +118,7 @@ impl Harness {
                 public_url: "http://127.0.0.1:3000".into(),
                 mail_from: "Moat <moat@example.test>".into(),
                 hosting: moat_services::HostingSettings::for_zone("sts.moat.test"),
+                webhook_allow_private: true,
             },
         );
         Self { svc, outbox }

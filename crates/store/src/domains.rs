@@ -221,6 +221,13 @@ pub async fn get(db: &Db, org: OrgId, name: &str) -> Result<Option<DomainRow>> {
     row.as_ref().map(domain_row).transpose()
 }
 
+/// One domain by id, whichever organization holds it (background jobs).
+pub async fn get_by_id(db: &Db, id: DomainId) -> Result<Option<DomainRow>> {
+    let q = format!("SELECT {DOMAIN_COLS} FROM domains d WHERE d.id = $1");
+    let row = sqlx::query(&q).bind(id.0).fetch_optional(db.pool()).await?;
+    row.as_ref().map(domain_row).transpose()
+}
+
 /// One domain by name, whichever organization holds it (operator and listeners).
 pub async fn get_any_org(db: &Db, name: &str) -> Result<Option<DomainRow>> {
     let q = format!("SELECT {DOMAIN_COLS} FROM domains d WHERE d.name = $1");

@@ -102,6 +102,7 @@ async fn operators_script_organizations_and_users(backend: Backend) {
             public_url: "http://x".into(),
             mail_from: "m@x.test".into(),
             hosting: moat_services::HostingSettings::for_zone("sts.moat.test"),
+            webhook_allow_private: true,
         },
     );
     let signed_in = moat_services::accounts::sign_in(

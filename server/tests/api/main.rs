@@ -7,4 +7,5 @@ mod helpers;
 mod hosting;
 mod http;
 mod intake;
+mod problems;
 mod tenancy;

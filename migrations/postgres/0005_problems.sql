@@ -1,0 +1,53 @@
+-- Problems the detector finds in a domain's TLS reports and hosting, and who hears of them.
+-- A problem is open while its rule still fires; at most one open problem per domain, rule
+-- and subject (an MX host, a sender, a result type, or ''), kept up to date with its latest
+-- evidence, and resolved when the rule stops firing.
+CREATE TABLE problems (
+    id               BIGSERIAL PRIMARY KEY,
+    org_id           BIGINT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    domain_id        BIGINT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    rule             TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    severity         TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+    status           TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+    title            TEXT NOT NULL,
+    detail           TEXT NOT NULL,
+    fix              TEXT NOT NULL,
+    -- [{"report": id, "sender": ..., "day": ..., "text": ...}, ...]
+    evidence_json    TEXT NOT NULL,
+    opened_at        BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    resolved_at      BIGINT,
+    acknowledged_at  BIGINT,
+    acknowledged_by  TEXT,
+    -- Last notification about it while open, and the one about its resolution.
+    notified_at      BIGINT,
+    resolved_notified_at BIGINT
+);
+CREATE UNIQUE INDEX problems_open ON problems(domain_id, rule, subject) WHERE status = 'open';
+CREATE INDEX problems_org ON problems(org_id, status);
+
+-- Per organization: the signed webhook and how often an open problem may be repeated.
+CREATE TABLE notification_settings (
+    org_id        BIGINT PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+    webhook_url   TEXT,
+    -- HMAC-SHA256 key of the X-Moat-Signature header. Stored as issued: the organization's
+    -- admins see it, to verify signatures on their side.
+    webhook_secret TEXT,
+    repeat_hours  BIGINT NOT NULL DEFAULT 24,
+    min_severity  TEXT NOT NULL DEFAULT 'warning' CHECK (min_severity IN ('info', 'warning', 'critical')),
+    updated_at    BIGINT NOT NULL
+);
+
+-- Per member: e-mail at once, in a daily digest, or not at all (no row: at once).
+CREATE TABLE notification_prefs (
+    org_id      BIGINT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    email       TEXT NOT NULL CHECK (email IN ('immediate', 'digest', 'off')),
+    -- UTC midnight of the last digest sent.
+    last_digest BIGINT,
+    PRIMARY KEY (org_id, user_id)
+);
+
+-- The detector looks for domains with reports received since its last run.
+CREATE INDEX reports_received ON reports(received_at);
