@@ -190,6 +190,22 @@ test('dashboards show what the database holds, draw charts, filter, explain and 
   assert.match(await certRow.innerText(), /Fix: Renew the certificate/);
   const dashReports = all.filter((r) => r.domain === 'dash.example');
 
+  // The detector found the expired certificate on mx1 (reports arrived moments ago; it runs
+  // every few seconds): the problem names the MX, shows the evidence, and can be acknowledged.
+  const mxProblem = page.locator('#problems li[data-rule="mx-tls"][data-subject="mx1.dash.example"]');
+  for (let i = 0; i < 30 && (await mxProblem.count()) === 0; i++) {
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await hydrated(page);
+  }
+  assert.match(await mxProblem.innerText(), /Certificate expired on mx1\.dash\.example/);
+  assert.match(await mxProblem.locator('.fix').innerText(), /Fix mx1\.dash\.example's TLS before moving the policy to enforce/);
+  await mxProblem.locator('summary').click();
+  assert.match(await mxProblem.locator('.evidence li').first().innerText(), /Google Inc\. · \d+ failed session\(s\): certificate-expired/);
+  await mxProblem.getByRole('button', { name: 'Acknowledge' }).click();
+  await mxProblem.locator('.acked').waitFor();
+  assert.match(await mxProblem.locator('.acked').innerText(), /Acknowledged by dana@dash\.example/);
+
   // 7 days.
   await page.getByRole('link', { name: '7 days' }).click();
   await page.waitForURL(/days=7/);
@@ -226,6 +242,30 @@ test('dashboards show what the database holds, draw charts, filter, explain and 
     assert.deepEqual(await kpis(page), { success: expect.success, failure: expect.failure, reports: expect.reports });
     assert.match(await page.locator('#period').innerText(), new RegExp(`${ymd(day)} – ${ymd(day)} \\(1 day\\)`));
   }
+
+  // Alerts: my own choice, and a webhook Moat refuses to call inside the network.
+  await page.goto(orgUrl);
+  await hydrated(page);
+  await page.locator('#my-email').selectOption('digest');
+  await page.locator('#my-alerts').getByRole('button', { name: 'Save my choice' }).click();
+  await page.waitForFunction(() => document.querySelector('#my-email')?.value === 'digest');
+  await page.locator('#f-webhook_url').fill('http://127.0.0.1:9/hook');
+  await page.locator('#org-alerts').getByRole('button', { name: 'Save alert settings' }).click();
+  await page.waitForFunction(() => /https:\/\/ URL/.test(document.querySelector('#f-webhook_url-error')?.textContent ?? ''));
+  await page.locator('#f-webhook_url').fill('https://hooks.dash.example/moat');
+  await page.locator('#org-alerts').getByRole('button', { name: 'Save alert settings' }).click();
+  await page.locator('#webhook-secret').waitFor();
+  assert.match(await page.locator('#webhook-secret').innerText(), /^whsec_[0-9a-f]{64}$/);
+  // Removed again at once: this test must not make Moat resolve a name outside loopback.
+  await page.locator('#f-webhook_url').fill('');
+  await page.locator('#org-alerts').getByRole('button', { name: 'Save alert settings' }).click();
+  await page.locator('#webhook-secret').waitFor({ state: 'detached' });
+  // The overview counts the open problems.
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.waitForURL(/\/overview$/);
+  await hydrated(page);
+  assert.ok(num(await page.locator('#overview-table tr[data-domain="dash.example"] [data-col="problems"]').innerText()) >= 1);
+  assert.ok((await page.locator('#problems li').count()) >= 1);
 
   // An empty period says what to do next; a broken range says what is wrong.
   await page.goto(`${moat.url}${new URL(orgUrl).pathname}/domains/dash.example/dashboard?from=2001-01-01&to=2001-01-31`);

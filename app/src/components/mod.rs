@@ -4,6 +4,8 @@ pub mod chart;
 pub mod domain;
 pub mod form;
 pub mod header;
+pub mod notifications;
+pub mod problems;
 
 /// Formats unix seconds as `YYYY-MM-DD HH:MM UTC`.
 pub use moat_domain::calendar::format_utc as format_time;

@@ -4,7 +4,7 @@
 
 use crate::{
     api::dashboard::{DashboardQuery, encode, get_domain_dashboard},
-    components::{chart::EChart, domain::StateBadge, format_time},
+    components::{chart::EChart, domain::StateBadge, format_time, problems::Problems},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -318,6 +318,7 @@ fn Dashboard(org: i64, d: DomainDashboard, q: DashboardQuery) -> impl IntoView {
             <div class="kpi"><span class="kpi-label">"Last report received"</span><span class="kpi-value small-value" id="kpi-last">{d.last_received.map_or_else(|| "—".to_owned(), format_time)}</span></div>
         </section>
 
+        <Problems org domain=Some(name.clone()) can_ack=d.can_manage />
         {body}
     }
 }

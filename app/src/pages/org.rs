@@ -115,6 +115,7 @@ fn OrgView(detail: OrgDetail, actions: OrgActions) -> impl IntoView {
 
         {view! { <Members detail=detail.clone() actions /> }.into_any()}
         {role.can(Action::InviteMembers).then(|| view! { <Invites detail=detail.clone() actions /> }.into_any())}
+        {view! { <crate::components::notifications::Notifications org=id /> }.into_any()}
     }
 }
 

@@ -5,7 +5,7 @@
 use super::dashboard::{day_count, success_rate, thousands};
 use crate::{
     api::dashboard::{DashboardQuery, get_overview},
-    components::{domain::StateBadge, format_time},
+    components::{domain::StateBadge, format_time, problems::Problems},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -23,6 +23,16 @@ enum SortBy {
     Failed,
     Rate,
     Reports,
+    Problems,
+}
+
+fn sev_rank(s: &Option<String>) -> u8 {
+    match s.as_deref() {
+        None => 0,
+        Some("info") => 1,
+        Some("warning") => 2,
+        Some(_) => 3,
+    }
 }
 
 /// The overview page.
@@ -54,6 +64,7 @@ pub fn OverviewPage() -> impl IntoView {
 fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
     let id = o.org.id.0;
     let msp = o.org.is_msp;
+    let can_ack = o.org.role.can(moat_domain::Action::ManageDomains);
     let sort = RwSignal::new((SortBy::Failed, true));
     let text = RwSignal::new(String::new());
     let state = RwSignal::new(String::new());
@@ -89,6 +100,7 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                 && match wanted.as_str() {
                     "" => true,
                     "failing" => r.failure > 0,
+                    "problems" => r.open_problems > 0,
                     "silent" => r.reports == 0,
                     s => r.domain.state.as_str() == s,
                 }
@@ -101,6 +113,8 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                 SortBy::Failed => a.failure.cmp(&b.failure),
                 SortBy::Rate => a.success_permille().cmp(&b.success_permille()),
                 SortBy::Reports => a.reports.cmp(&b.reports),
+                SortBy::Problems => (a.open_problems, sev_rank(&a.worst_problem))
+                    .cmp(&(b.open_problems, sev_rank(&b.worst_problem))),
             };
             let ord = if desc { ord.reverse() } else { ord };
             ord.then_with(|| a.domain.name.cmp(&b.domain.name))
@@ -135,6 +149,7 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                 <select id="overview-state" aria-label="Show" on:change=move |ev| state.set(event_target_value(&ev))>
                     <option value="">"All domains"</option>
                     <option value="failing">"With failures"</option>
+                    <option value="problems">"With open problems"</option>
                     <option value="silent">"Without reports"</option>
                     <option value="active">"Active"</option>
                     <option value="pending">"Pending"</option>
@@ -160,6 +175,7 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                                 {header("Success rate", SortBy::Rate)}
                                 {header("Failed", SortBy::Failed)}
                                 {header("Reports", SortBy::Reports)}
+                                {header("Problems", SortBy::Problems)}
                                 <th class="col-wide">"Last report"</th>
                             </tr></thead>
                             <tbody>
@@ -167,7 +183,7 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                                     {
                                         let href = format!("/orgs/{}/domains/{}/dashboard{}", r.org.id.0, r.domain.name, days_q);
                                         let mode = r.domain.policy.as_ref().map_or("—", |p| p.mode.as_str());
-                                        let attention = r.domain.state == DomainState::Degraded || r.failure > 0;
+                                        let attention = r.domain.state == DomainState::Degraded || r.failure > 0 || r.open_problems > 0;
                                         view! {
                                             <tr data-domain=r.domain.name.clone() class={if attention { "attention" } else { "" }}>
                                                 <td class="domain-cell"><a href=href>{r.domain.display_name.clone()}</a></td>
@@ -178,6 +194,12 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                                                 <td class="num">{success_rate(r.success, r.failure)}</td>
                                                 <td class={if r.failure > 0 { "num bad" } else { "num" }} data-col="failed" data-value=r.failure>{thousands(r.failure)}</td>
                                                 <td class="num" data-col="reports" data-value=r.reports>{thousands(r.reports)}</td>
+                                                <td class="num" data-col="problems" data-value=r.open_problems>
+                                                    {match &r.worst_problem {
+                                                        Some(w) => view! { <span class=format!("badge sev {w}")>{format!("{} {w}", r.open_problems)}</span> }.into_any(),
+                                                        None => view! { "—" }.into_any(),
+                                                    }}
+                                                </td>
                                                 <td class="nowrap col-wide small">{r.last_received.map_or_else(|| "none in period".to_owned(), format_time)}</td>
                                             </tr>
                                         }
@@ -189,5 +211,6 @@ fn OverviewTable(o: Overview, q: DashboardQuery) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <Problems org=id domain={None::<String>} can_ack=can_ack />
     }
 }

@@ -495,6 +495,8 @@ pub struct DomainDashboard {
     pub daily_chart: String,
     /// ECharts option (JSON) of the failures-per-result-type chart, when there are failures.
     pub result_chart: Option<String>,
+    /// Whether the viewer may manage the domain (and acknowledge its problems).
+    pub can_manage: bool,
 }
 
 /// One domain in an organization's (or an MSP's) overview.
@@ -512,6 +514,10 @@ pub struct OverviewRow {
     pub reports: i64,
     /// When the newest report in the range was received.
     pub last_received: Option<i64>,
+    /// Open problems.
+    pub open_problems: i64,
+    /// The most severe open problem's severity.
+    pub worst_problem: Option<String>,
 }
 
 impl OverviewRow {

@@ -190,6 +190,7 @@ pub async fn domain_dashboard(
         all_senders: all_senders.into_iter().collect(),
         daily_chart,
         result_chart,
+        can_manage: scope.role().can(Action::ManageDomains),
     })
 }
 
@@ -262,6 +263,11 @@ pub async fn overview(svc: &Services, scope: &OrgScope, range: DayRange) -> Resu
         .await?
         .into_iter()
         .collect();
+    let open: BTreeMap<_, _> = moat_store::problems::open_counts(&svc.db, &ids)
+        .await?
+        .into_iter()
+        .map(|(d, n, worst)| (d, (n, worst)))
+        .collect();
     let mut rows = Vec::new();
     for s in &scopes {
         let org = OrgRef {
@@ -270,7 +276,10 @@ pub async fn overview(svc: &Services, scope: &OrgScope, range: DayRange) -> Resu
         };
         for domain in crate::domains::list(svc, s).await? {
             let t = totals.get(&domain.id).copied().unwrap_or_default();
+            let (open_problems, worst_problem) = open.get(&domain.id).cloned().unwrap_or_default();
             rows.push(OverviewRow {
+                open_problems,
+                worst_problem,
                 org: org.clone(),
                 domain,
                 success: t.success,

@@ -503,3 +503,40 @@ pub async fn report_policies(
     })
     .collect()
 }
+
+/// Per domain of the organizations `orgs`: open problems and the worst severity among them.
+pub async fn open_counts(db: &Db, orgs: &[OrgId]) -> Result<Vec<(DomainId, i64, Option<String>)>> {
+    if orgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = (0..orgs.len())
+        .map(|i| format!("${}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let q = format!(
+        "SELECT p.domain_id, COUNT(*) AS n, CAST(MAX({RANK}) AS BIGINT) AS worst FROM problems p
+         WHERE p.status = 'open' AND p.org_id IN ({ids}) GROUP BY p.domain_id"
+    );
+    let mut query = sqlx::query(&q);
+    for o in orgs {
+        query = query.bind(o.0);
+    }
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let worst: Option<i64> = r.try_get("worst")?;
+            let worst = worst.map(|w| match w {
+                0 => "info",
+                1 => "warning",
+                _ => "critical",
+            });
+            Ok((
+                DomainId(r.try_get("domain_id")?),
+                r.try_get("n")?,
+                worst.map(str::to_owned),
+            ))
+        })
+        .collect()
+}
