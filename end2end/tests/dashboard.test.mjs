@@ -206,6 +206,24 @@ test('dashboards show what the database holds, draw charts, filter, explain and 
   await mxProblem.locator('.acked').waitFor();
   assert.match(await mxProblem.locator('.acked').innerText(), /Acknowledged by dana@dash\.example/);
 
+  // The evidence leads to the report, a readable document: each result type explained, and
+  // the JSON as the sender wrote it for download.
+  const dashboardUrl = page.url();
+  await mxProblem.locator('.evidence a').first().click();
+  await page.waitForURL(/\/reports\/\d+$/);
+  await hydrated(page);
+  const explained = await page.locator('#report-explanations').innerText();
+  assert.match(explained, /Certificate expired/);
+  assert.match(explained, /Likely cause: Automatic renewal failed/);
+  assert.match(explained, /Fix: Renew the certificate/);
+  assert.match(explained, /RFC 8460 §4\.3\.1/);
+  const [json] = await Promise.all([page.waitForEvent('download'), page.locator('#download-json').click()]);
+  const sent = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  assert.equal(sent['organization-name'], 'Google Inc.');
+  assert.equal(sent.policies[0]['failure-details'][0]['result-type'], 'certificate-expired');
+  await page.goto(dashboardUrl);
+  await hydrated(page);
+
   // 7 days.
   await page.getByRole('link', { name: '7 days' }).click();
   await page.waitForURL(/days=7/);

@@ -51,3 +51,7 @@ CREATE TABLE notification_prefs (
 
 -- The detector looks for domains with reports received since its last run.
 CREATE INDEX reports_received ON reports(received_at);
+
+-- The overview totals an organization's reports per domain over a range of days: this index
+-- covers that query.
+CREATE INDEX reports_org_day ON reports(org_id, day, domain_id, success_count, failure_count, received_at);

@@ -53,6 +53,16 @@ enum Command {
     /// Show the certificates Moat serves (ACME or local CA) and their renewal state.
     #[command(subcommand)]
     Certs(crate::certs_cli::CertsCommand),
+    /// A domain's TLS report dashboard: sessions, result types, senders (or its failures as CSV).
+    Dashboard(crate::dashboard_cli::DashboardArgs),
+    /// Every domain of an organization (and an MSP's clients) with sessions, rate and problems.
+    Overview(crate::dashboard_cli::OverviewArgs),
+    /// Problems the detector found; acknowledge them; run the detector now.
+    #[command(subcommand)]
+    Problems(crate::dashboard_cli::ProblemsCommand),
+    /// An organization's alert settings: webhook, repeat interval, minimum severity.
+    #[command(subcommand)]
+    Alerts(crate::dashboard_cli::AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +234,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Certs(cmd) => {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             crate::certs_cli::certs(&svc, cmd).await
+        }
+        Command::Dashboard(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::dashboard_cli::dashboard(&svc, args).await
+        }
+        Command::Overview(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::dashboard_cli::overview(&svc, args).await
+        }
+        Command::Problems(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::dashboard_cli::problems(&svc, cmd).await
+        }
+        Command::Alerts(cmd) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::dashboard_cli::alerts(&svc, cmd).await
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod certs_cli;
 pub mod cli;
 pub mod config;
+pub mod dashboard_cli;
 pub mod http;
 pub mod metrics;
 pub mod reports_cli;

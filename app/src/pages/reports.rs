@@ -121,6 +121,7 @@ pub fn ReportPage() -> impl IntoView {
 
 fn report_view(org: i64, d: ReportDetail) -> AnyView {
     let r = d.report;
+    let r_id = r.id;
     let raw = d.raw;
     let back = format!("/orgs/{org}/reports?domain={}", r.domain);
     let warnings = r.warnings.clone();
@@ -158,7 +159,31 @@ fn report_view(org: i64, d: ReportDetail) -> AnyView {
             </section>
         }.into_any());
     let policies = d.policies.into_iter().map(policy_view).collect_view();
-    view! { {head} {warned} {policies} }.into_any()
+    let explained = (!d.explanations.is_empty()).then(|| view! {
+        <section class="card" id="report-explanations">
+            <h2>"What these results mean"</h2>
+            <dl class="explanations">
+                {d.explanations.into_iter().map(|e| view! {
+                    <dt data-result=e.result_type.clone()><strong>{e.title}</strong> " " <code class="small">{e.result_type.clone()}</code> " " <span class="muted small">{e.rfc_section}</span></dt>
+                    <dd>
+                        <p>{e.meaning}</p>
+                        <p class="small"><strong>"Likely cause: "</strong>{e.likely_cause}</p>
+                        <p class="small"><strong>"Fix: "</strong>{e.fix}</p>
+                    </dd>
+                }).collect_view()}
+            </dl>
+        </section>
+    }.into_any());
+    let downloads = view! {
+        <section class="card" id="report-downloads">
+            <h2>"As sent"</h2>
+            <p class="row-actions">
+                <a class="button small secondary" id="download-json" rel="external" download="" href=format!("/orgs/{org}/reports/{}/report.json", r_id)>"Download the report JSON"</a>
+                <a class="button small secondary" id="download-raw" rel="external" download="" href=format!("/orgs/{org}/reports/{}/raw", r_id)>"Download the message as received"</a>
+            </p>
+        </section>
+    };
+    view! { {head} {warned} {policies} {explained} {downloads} }.into_any()
 }
 
 fn policy_view(p: PolicyResultView) -> AnyView {
@@ -169,6 +194,9 @@ fn policy_view(p: PolicyResultView) -> AnyView {
             <p>{p.total_successful_session_count} " successful, " {p.total_failure_session_count} " failed sessions"</p>
             {(!p.mx_host.is_empty()).then(|| view! { <p class="small">"MX: " {p.mx_host.join(", ")}</p> })}
             {(!p.policy_string.is_empty()).then(|| view! { <pre class="policy-string">{p.policy_string.join("\n")}</pre> })}
+            {p.served.map(|c| view! {
+                <p class={if c.matches { "small served good-note" } else { "small served state-note degraded" }}>{c.text}</p>
+            })}
             {(!details.is_empty()).then(|| view! {
                 <div class="table-wrap">
                     <table class="table failures">

@@ -343,6 +343,39 @@ pub struct PolicyResultView {
     pub total_failure_session_count: i64,
     /// Failure details.
     pub failure_details: Vec<FailureDetailView>,
+    /// How the policy the sender applied compares with the version Moat served at the start
+    /// of the report period (hosted `sts` policies only), in words.
+    pub served: Option<PolicyComparison>,
+}
+
+/// The sender's applied policy against the version Moat served then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyComparison {
+    /// Whether mode and mx patterns are the same.
+    pub matches: bool,
+    /// The version Moat served then (`None`: none was published yet).
+    pub version: Option<i64>,
+    /// Its policy id.
+    pub policy_id: Option<String>,
+    /// What differs, or that it matches, in words.
+    pub text: String,
+}
+
+/// A result type explained for a report's reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultExplanation {
+    /// Result type as sent.
+    pub result_type: String,
+    /// Short title.
+    pub title: String,
+    /// What the sender experienced.
+    pub meaning: String,
+    /// The most common reason.
+    pub likely_cause: String,
+    /// What to do.
+    pub fix: String,
+    /// Where RFC 8460 defines it.
+    pub rfc_section: String,
 }
 
 /// One failure detail of a report.
@@ -402,6 +435,8 @@ pub struct ReportDetail {
     pub report: ReportView,
     /// Its policies with their failure details.
     pub policies: Vec<PolicyResultView>,
+    /// Each result type of its failure details, explained.
+    pub explanations: Vec<ResultExplanation>,
     /// The message it came in.
     pub raw: RawReportView,
 }

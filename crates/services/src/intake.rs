@@ -15,8 +15,8 @@ use crate::{Error, Result, Services};
 use moat_domain::{
     hosting::{DomainKind, DomainName},
     views::{
-        DomainId, FailureDetailView, OrgId, PolicyResultView, RawReportView, ReportDetail, ReportView,
-        ReportWarningView,
+        DomainId, FailureDetailView, OrgId, PolicyComparison, PolicyResultView, RawReportView, ReportDetail,
+        ReportView, ReportWarningView, ResultExplanation,
     },
 };
 use moat_store::{
@@ -991,6 +991,124 @@ pub async fn list(
     Ok(rows.iter().map(report_view).collect())
 }
 
+/// `mode:` and `mx:` lines of a policy-string (lower-cased, patterns sorted).
+fn mode_and_mx(lines: &[String]) -> (Option<String>, Vec<String>) {
+    let mut mode = None;
+    let mut mx = Vec::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            match k.trim().to_ascii_lowercase().as_str() {
+                "mode" => mode = Some(v.trim().to_ascii_lowercase()),
+                "mx" => mx.push(v.trim().trim_end_matches('.').to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+    }
+    mx.sort();
+    (mode, mx)
+}
+
+/// The sender's policy-string against the version Moat published by `start` (none for
+/// domains whose policy Moat never hosted).
+fn compare_with_served(
+    history: &[moat_store::domains::PolicyRow],
+    start: i64,
+    policy_string_json: &str,
+) -> Option<PolicyComparison> {
+    if history.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = serde_json::from_str(policy_string_json).unwrap_or_default();
+    let (mode, mx) = mode_and_mx(&lines);
+    let Some(v) = history
+        .iter()
+        .filter(|v| v.publish_at <= start)
+        .max_by_key(|v| v.publish_at)
+    else {
+        return Some(PolicyComparison {
+            matches: false,
+            version: None,
+            policy_id: None,
+            text: "Moat had not published a policy for this domain yet when this report period began.".into(),
+        });
+    };
+    let mut served_mx: Vec<String> =
+        v.mx.lines()
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| !l.is_empty())
+            .collect();
+    served_mx.sort();
+    let mut diffs = Vec::new();
+    if mode.as_deref() != Some(v.mode.as_str()) {
+        diffs.push(format!(
+            "mode {} instead of {}",
+            mode.as_deref().unwrap_or("(none)"),
+            v.mode
+        ));
+    }
+    if mx != served_mx {
+        diffs.push(format!(
+            "mx {} instead of {}",
+            if mx.is_empty() {
+                "(none)".into()
+            } else {
+                mx.join(", ")
+            },
+            served_mx.join(", ")
+        ));
+    }
+    let text = if diffs.is_empty() {
+        format!(
+            "Matches version {} (id {}), which Moat served then.",
+            v.version, v.policy_id
+        )
+    } else {
+        format!(
+            "Differs from version {} (id {}), which Moat served then: {}. The sender may have cached an older version (up to its max_age).",
+            v.version,
+            v.policy_id,
+            diffs.join("; ")
+        )
+    };
+    Some(PolicyComparison {
+        matches: diffs.is_empty(),
+        version: Some(v.version),
+        policy_id: Some(v.policy_id.clone()),
+        text,
+    })
+}
+
+/// The message a report came in, as received, and the report's own JSON document (the one
+/// with its report-id when the message holds several).
+pub async fn report_files(
+    svc: &Services,
+    scope: &crate::tenancy::OrgScope,
+    id: i64,
+) -> Result<(String, Vec<u8>, Option<Vec<u8>>)> {
+    let row = store::get(&svc.db, scope.org_id(), id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let (raw, body_gz) = store::raw(&svc.db, row.raw_id).await?.ok_or(Error::NotFound)?;
+    let message = gunzip(&body_gz).map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+    let docs = moat_tlsrpt::report_documents(&message, &limits()).unwrap_or_default();
+    let json = docs
+        .iter()
+        .find(|d| {
+            serde_json::from_slice::<serde_json::Value>(d)
+                .ok()
+                .is_some_and(|v| v.get("report-id").and_then(|r| r.as_str()) == Some(row.report_id.as_str()))
+        })
+        .or(docs.first())
+        .cloned();
+    let ext = match moat_tlsrpt::sniff(&message) {
+        moat_tlsrpt::Sniffed::Json => "json",
+        moat_tlsrpt::Sniffed::Gzip => "json.gz",
+        moat_tlsrpt::Sniffed::Zip => "zip",
+        moat_tlsrpt::Sniffed::Other => "eml",
+    };
+    Ok((format!("tlsrpt-{}-{}.{ext}", row.domain, raw.id), message, json))
+}
+
 /// One report with its policies, failure details and the message it came in.
 pub async fn detail(svc: &Services, scope: &crate::tenancy::OrgScope, id: i64) -> Result<ReportDetail> {
     let row = store::get(&svc.db, scope.org_id(), id)
@@ -998,9 +1116,32 @@ pub async fn detail(svc: &Services, scope: &crate::tenancy::OrgScope, id: i64) -
         .ok_or(Error::NotFound)?;
     let (policies, failures) = store::parts(&svc.db, row.id).await?;
     let (raw, _) = store::raw(&svc.db, row.raw_id).await?.ok_or(Error::NotFound)?;
+    let history = moat_store::domains::policies(&svc.db, row.domain_id).await?;
+    let mut explanations: Vec<ResultExplanation> = Vec::new();
+    for f in &failures {
+        if !explanations
+            .iter()
+            .any(|e| e.result_type == f.failure.result_type)
+        {
+            let info = moat_tlsrpt::ResultType::from_wire(&f.failure.result_type).describe();
+            explanations.push(ResultExplanation {
+                result_type: f.failure.result_type.clone(),
+                title: info.title.into(),
+                meaning: info.meaning.into(),
+                likely_cause: info.likely_cause.into(),
+                fix: info.fix.into(),
+                rfc_section: info.rfc_section.into(),
+            });
+        }
+    }
     let policies = policies
         .into_iter()
         .map(|p| PolicyResultView {
+            served: if p.policy_type == "sts" {
+                compare_with_served(&history, row.start_at, &p.policy_string_json)
+            } else {
+                None
+            },
             policy_type: p.policy_type,
             policy_domain: p.policy_domain,
             policy_string: serde_json::from_str(&p.policy_string_json).unwrap_or_default(),
@@ -1033,6 +1174,7 @@ pub async fn detail(svc: &Services, scope: &crate::tenancy::OrgScope, id: i64) -
     Ok(ReportDetail {
         report: report_view(&row),
         policies,
+        explanations,
         raw: RawReportView {
             id: raw.id,
             channel: raw.channel,

@@ -248,7 +248,9 @@ fn in_list(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// Per domain of the organizations `orgs`: sessions and reports in days `from..=to`.
+/// Per domain of the organizations `orgs`: sessions (as the senders totalled them) and
+/// reports in days `from..=to`. Reads the reports through an index that covers the query,
+/// so an MSP's overview of a thousand domains over 90 days stays fast.
 pub async fn org_totals(
     db: &Db,
     orgs: &[OrgId],
@@ -260,34 +262,29 @@ pub async fn org_totals(
     }
     let list = in_list(3, orgs.len());
     let q = format!(
-        "SELECT domain_id,
-                CAST(SUM(CASE WHEN result_type = 'success' THEN sessions ELSE 0 END) AS BIGINT) AS success,
-                CAST(SUM(CASE WHEN result_type = 'success' THEN 0 ELSE sessions END) AS BIGINT) AS failure
-         FROM daily_rollups WHERE day >= $1 AND day <= $2 AND org_id IN ({list})
-         GROUP BY domain_id"
+        "SELECT domain_id, CAST(SUM(success_count) AS BIGINT) AS success,
+                CAST(SUM(failure_count) AS BIGINT) AS failure, COUNT(*) AS n, MAX(received_at) AS last
+         FROM reports WHERE org_id IN ({list}) AND day >= $1 AND day <= $2
+         GROUP BY domain_id ORDER BY domain_id"
     );
     let mut query = sqlx::query(&q).bind(from).bind(to);
     for o in orgs {
         query = query.bind(o.0);
     }
-    let mut totals: std::collections::BTreeMap<i64, DomainTotals> = std::collections::BTreeMap::new();
-    for r in query.fetch_all(db.pool()).await? {
-        let t = totals.entry(r.try_get("domain_id")?).or_default();
-        t.success = r.try_get("success")?;
-        t.failure = r.try_get("failure")?;
-    }
-    let q = format!(
-        "SELECT domain_id, COUNT(*) AS n, MAX(received_at) AS last FROM reports
-         WHERE day >= $1 AND day <= $2 AND org_id IN ({list}) GROUP BY domain_id"
-    );
-    let mut query = sqlx::query(&q).bind(from).bind(to);
-    for o in orgs {
-        query = query.bind(o.0);
-    }
-    for r in query.fetch_all(db.pool()).await? {
-        let t = totals.entry(r.try_get("domain_id")?).or_default();
-        t.reports = r.try_get("n")?;
-        t.last_received = r.try_get("last")?;
-    }
-    Ok(totals.into_iter().map(|(id, t)| (DomainId(id), t)).collect())
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                DomainId(r.try_get("domain_id")?),
+                DomainTotals {
+                    success: r.try_get("success")?,
+                    failure: r.try_get("failure")?,
+                    reports: r.try_get("n")?,
+                    last_received: r.try_get("last")?,
+                },
+            ))
+        })
+        .collect()
 }

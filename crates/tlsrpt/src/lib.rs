@@ -98,6 +98,24 @@ pub fn parse_any(bytes: &[u8], limits: &Limits, hint: &ParseHint) -> Result<Vec<
     }
 }
 
+/// The report documents (JSON bytes, decompressed) inside whatever a report arrived as, in
+/// order: the input itself when it is JSON, the entries of a gzip or zip file, or the report
+/// parts of an e-mail message. For showing and downloading what a sender sent.
+pub fn report_documents(bytes: &[u8], limits: &Limits) -> Result<Vec<Vec<u8>>, Error> {
+    match sniff(bytes) {
+        Sniffed::Json => Ok(vec![bytes.to_vec()]),
+        Sniffed::Gzip | Sniffed::Zip => Ok(decompress(bytes, limits)?.into_iter().map(|p| p.bytes).collect()),
+        Sniffed::Other if looks_like_message(bytes) => Ok(extract_from_message(bytes, limits)?
+            .parts
+            .into_iter()
+            .map(|p| p.payload.bytes)
+            .collect()),
+        Sniffed::Other => Err(Error::Unrecognised {
+            start: decompress::hex_prefix(bytes),
+        }),
+    }
+}
+
 /// Parse every payload; all must be reports.
 fn parse_payloads(payloads: Vec<Payload>, hint: &ParseHint) -> Result<Vec<Report>, Error> {
     payloads

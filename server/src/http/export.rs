@@ -1,6 +1,7 @@
-//! Downloads of a domain dashboard's failure details, as CSV or JSON, with the same period
-//! and filters as the page (`/orgs/{org}/domains/{name}/failures.csv?days=30&sender=…`).
-//! Plain axum handlers: a download is a whole-page navigation, not a server function.
+//! Downloads: a domain dashboard's failure details, as CSV or JSON, with the same period and
+//! filters as the page (`/orgs/{org}/domains/{name}/failures.csv?days=30&sender=…`), and a
+//! report as sent (`/orgs/{org}/reports/{id}/report.json` and `…/raw`). Plain axum handlers:
+//! a download is a whole-page navigation, not a server function.
 
 use super::AppState;
 use app::api::{SESSION_USER_KEY, dashboard::DashboardQuery};
@@ -14,7 +15,7 @@ use moat_domain::{
     calendar::format_day,
     views::{OrgId, UserId},
 };
-use moat_services::{ErrorKind, accounts, dashboard, tenancy};
+use moat_services::{ErrorKind, accounts, dashboard, intake, tenancy};
 use tower_sessions::Session;
 
 /// The file formats.
@@ -70,6 +71,86 @@ pub async fn json(
     failures(state, session, path, q, Format::Json).await
 }
 
+/// The signed-in user's scope in `org`, or the response to give instead.
+async fn user_scope(state: &AppState, session: &Session, org: i64) -> Result<tenancy::OrgScope, Response> {
+    let svc = &state.services;
+    let user = match session.get::<i64>(SESSION_USER_KEY).await {
+        Ok(Some(id)) => match accounts::current_user(svc, UserId(id)).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(plain(StatusCode::UNAUTHORIZED, "sign in first")),
+            Err(e) => return Err(failed(&e)),
+        },
+        Ok(None) => return Err(plain(StatusCode::UNAUTHORIZED, "sign in first")),
+        Err(e) => {
+            tracing::error!(error = %e, "session store failed: {e}");
+            return Err(plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sessions are unavailable; try again shortly",
+            ));
+        }
+    };
+    tenancy::authorize(svc, &tenancy::Actor::User(user), OrgId(org), Action::Read)
+        .await
+        .map_err(|e| failed(&e))
+}
+
+fn attachment(content_type: &'static str, file: &str, body: Vec<u8>) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /orgs/{org}/reports/{id}/report.json`: the report's JSON as the sender wrote it
+/// (decompressed, taken out of its e-mail).
+pub async fn report_json(
+    State(state): State<AppState>,
+    session: Session,
+    Path((org, id)): Path<(i64, i64)>,
+) -> Response {
+    let scope = match user_scope(&state, &session, org).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match intake::report_files(&state.services, &scope, id).await {
+        Ok((name, _, Some(json))) => {
+            let stem = name.split('.').next().unwrap_or("tlsrpt").to_owned();
+            attachment("application/json", &format!("{stem}.json"), json)
+        }
+        Ok((_, _, None)) => plain(
+            StatusCode::NOT_FOUND,
+            "the stored message holds no readable report document",
+        ),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `GET /orgs/{org}/reports/{id}/raw`: the message (or POST body) exactly as received.
+pub async fn report_raw(
+    State(state): State<AppState>,
+    session: Session,
+    Path((org, id)): Path<(i64, i64)>,
+) -> Response {
+    let scope = match user_scope(&state, &session, org).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match intake::report_files(&state.services, &scope, id).await {
+        Ok((name, message, _)) => attachment("application/octet-stream", &name, message),
+        Err(e) => failed(&e),
+    }
+}
+
 async fn failures(
     State(state): State<AppState>,
     session: Session,
@@ -77,30 +158,15 @@ async fn failures(
     Query(q): Query<DashboardQuery>,
     format: Format,
 ) -> Response {
-    let svc = &state.services;
-    let user = match session.get::<i64>(SESSION_USER_KEY).await {
-        Ok(Some(id)) => match accounts::current_user(svc, UserId(id)).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return plain(StatusCode::UNAUTHORIZED, "sign in first"),
-            Err(e) => return failed(&e),
-        },
-        Ok(None) => return plain(StatusCode::UNAUTHORIZED, "sign in first"),
-        Err(e) => {
-            tracing::error!(error = %e, "session store failed: {e}");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "sessions are unavailable; try again shortly",
-            );
-        }
-    };
     let filter = match app::api::dashboard::filter_of(&q) {
         Ok(f) => f,
         Err(e) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let scope = match tenancy::authorize(svc, &tenancy::Actor::User(user), OrgId(org), Action::Read).await {
+    let scope = match user_scope(&state, &session, org).await {
         Ok(s) => s,
-        Err(e) => return failed(&e),
+        Err(r) => return r,
     };
+    let svc = &state.services;
     let rows = match dashboard::export_failures(svc, &scope, &name, &filter).await {
         Ok(r) => r,
         Err(e) => return failed(&e),
@@ -121,18 +187,5 @@ async fn failures(
             Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         },
     };
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{ext}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    attachment(content_type, &format!("{stem}.{ext}"), body.into_bytes())
 }

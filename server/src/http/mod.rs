@@ -61,6 +61,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .route("/orgs/{org}/domains/{name}/failures.csv", get(export::csv))
         .route("/orgs/{org}/domains/{name}/failures.json", get(export::json))
+        .route("/orgs/{org}/reports/{id}/report.json", get(export::report_json))
+        .route("/orgs/{org}/reports/{id}/raw", get(export::report_raw))
         .route_service(tlsrpt::PATH, tlsrpt::router(state.services.clone()))
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();

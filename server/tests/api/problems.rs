@@ -491,6 +491,81 @@ async fn rules_fire_escalate_and_resolve(backend: Backend) {
     let list = open(svc, &scope, "shop.test").await;
     assert_eq!(find(&list, "records", "").unwrap().severity, "critical");
 
+    // The report document compares the applied policy with the version Moat served then,
+    // explains the result types, and offers the JSON as sent.
+    let reports = moat_services::intake::list(svc, &scope, Some("shop.test"), 500)
+        .await
+        .unwrap();
+    let id_of = |sender: &str, day: i64| {
+        reports
+            .iter()
+            .find(|r| r.organization_name == sender && r.start_at == day)
+            .unwrap()
+            .id
+    };
+    let stale_doc = moat_services::intake::detail(svc, &scope, id_of("Stale Sender", fday))
+        .await
+        .unwrap();
+    let cmp = stale_doc.policies[0].served.clone().unwrap();
+    assert!(!cmp.matches);
+    assert!(
+        cmp.text.contains("mode testing instead of enforce"),
+        "{}",
+        cmp.text
+    );
+    let fresh = moat_services::intake::detail(svc, &scope, id_of("Big Sender", fday))
+        .await
+        .unwrap();
+    let cmp = fresh.policies[0].served.clone().unwrap();
+    assert!(cmp.matches, "{}", cmp.text);
+    assert!(cmp.text.starts_with("Matches version"), "{}", cmp.text);
+    let failing = moat_services::intake::detail(svc, &scope, id_of("Big Sender", yesterday))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = failing
+        .explanations
+        .iter()
+        .map(|e| e.result_type.as_str())
+        .collect();
+    assert_eq!(kinds, ["certificate-expired", "sts-policy-fetch-error"]);
+    assert!(failing.explanations[0].fix.starts_with("Renew the certificate"));
+    assert_eq!(failing.explanations[1].rfc_section, "RFC 8460 §4.3.2.2");
+    let doc = owner
+        .get(&format!(
+            "/orgs/{}/reports/{}/report.json",
+            org.0,
+            id_of("Big Sender", yesterday)
+        ))
+        .await;
+    assert_eq!(doc.status(), 200);
+    assert!(
+        doc.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".json\"")
+    );
+    let v: serde_json::Value = doc.json().await.unwrap();
+    assert_eq!(v["organization-name"], "Big Sender");
+    assert_eq!(v["policies"][0]["failure-details"][0]["failed-session-count"], 80);
+    let raw = owner
+        .get(&format!(
+            "/orgs/{}/reports/{}/raw",
+            org.0,
+            id_of("Big Sender", yesterday)
+        ))
+        .await;
+    assert_eq!(raw.status(), 200);
+    assert!(raw.text().await.unwrap().contains("\"report-id\""));
+    let stranger = app.sign_up("nosy@else.test").await;
+    let r = stranger
+        .get(&format!(
+            "/orgs/{}/reports/{}/report.json",
+            org.0,
+            id_of("Big Sender", yesterday)
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+
     // The daily digest: once per day for members who chose it.
     let owner_user = tenancy::authorize(svc, &owner_actor(svc, "owner@shop.test").await, org, Action::Read)
         .await
