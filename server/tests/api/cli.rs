@@ -37,8 +37,161 @@ fn json(out: &Output) -> Value {
 
 both_backends!(
     operators_script_organizations_and_users,
-    operators_script_domains_and_policies
+    operators_script_domains_and_policies,
+    operators_script_dashboards_problems_and_alerts
 );
+
+async fn operators_script_dashboards_problems_and_alerts(backend: Backend) {
+    let Some(db) = testdb::fresh(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.as_str();
+    let d = dir.path();
+    assert!(moat(url, d, &["migrate"], None).status.success());
+    assert!(
+        moat(url, d, &["org", "create", "Ops", "--json"], None)
+            .status
+            .success()
+    );
+    let add = [
+        "domain",
+        "add",
+        "ops.test",
+        "--org",
+        "Ops",
+        "--reporting-only",
+        "--json",
+    ];
+    assert!(moat(url, d, &add, None).status.success());
+    // Yesterday's report with an expired certificate on the MX, imported.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let day = moat_domain::calendar::format_day(now - 86_400);
+    let report = serde_json::json!({
+        "organization-name": "CLI Sender",
+        "date-range": {"start-datetime": format!("{day}T00:00:00Z"), "end-datetime": format!("{day}T23:59:59Z")},
+        "contact-info": "x@sender.test", "report-id": "cli-1",
+        "policies": [{"policy": {"policy-type": "sts", "policy-domain": "ops.test", "mx-host": ["mx.ops.test"]},
+            "summary": {"total-successful-session-count": 90, "total-failure-session-count": 10},
+            "failure-details": [{"result-type": "certificate-expired", "receiving-mx-hostname": "mx.ops.test",
+                                 "sending-mta-ip": "192.0.2.1", "failed-session-count": 10}]}]
+    });
+    let file = d.join("r.json");
+    std::fs::write(&file, report.to_string()).unwrap();
+    assert!(
+        moat(url, d, &["import", "--org", "Ops", file.to_str().unwrap()], None)
+            .status
+            .success()
+    );
+
+    let dash = json(&moat(
+        url,
+        d,
+        &["dashboard", "ops.test", "--org", "Ops", "--days", "7", "--json"],
+        None,
+    ));
+    assert_eq!(
+        (
+            dash["success"].as_i64(),
+            dash["failure"].as_i64(),
+            dash["reports"].as_i64()
+        ),
+        (Some(90), Some(10), Some(1))
+    );
+    assert_eq!(dash["result_types"][0]["result_type"], "certificate-expired");
+    let csv = moat(url, d, &["dashboard", "ops.test", "--org", "Ops", "--csv"], None);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("cli-1,CLI Sender"));
+    let bad = moat(
+        url,
+        d,
+        &[
+            "dashboard",
+            "ops.test",
+            "--org",
+            "Ops",
+            "--from",
+            "2026-13-01",
+            "--to",
+            "2026-12-31",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a date"));
+    let overview = json(&moat(url, d, &["overview", "--org", "Ops", "--json"], None));
+    assert_eq!(overview["rows"][0]["failure"], 10);
+
+    let detected = moat(url, d, &["problems", "detect"], None);
+    assert!(detected.status.success());
+    let problems = json(&moat(
+        url,
+        d,
+        &["problems", "list", "--org", "Ops", "--json"],
+        None,
+    ));
+    let list = problems.as_array().unwrap();
+    let mx = list
+        .iter()
+        .find(|p| p["rule"] == "mx-tls")
+        .expect("an MX problem");
+    assert_eq!(mx["subject"], "mx.ops.test");
+    let id = mx["id"].as_i64().unwrap().to_string();
+    assert!(
+        moat(url, d, &["problems", "ack", &id, "--org", "Ops"], None)
+            .status
+            .success()
+    );
+    let problems = json(&moat(
+        url,
+        d,
+        &["problems", "list", "--org", "Ops", "--json"],
+        None,
+    ));
+    let mx = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["rule"] == "mx-tls")
+        .unwrap()
+        .clone();
+    assert_eq!(mx["acknowledged_by"], "cli");
+
+    // Alerts: a webhook inside the network is refused; a public https one gets a secret.
+    let refused = moat(
+        url,
+        d,
+        &[
+            "alerts",
+            "set",
+            "--org",
+            "Ops",
+            "--webhook",
+            "https://10.0.0.1/hook",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("private or loopback"));
+    let set = [
+        "alerts",
+        "set",
+        "--org",
+        "Ops",
+        "--webhook",
+        "https://hooks.example.com/moat",
+        "--repeat-hours",
+        "6",
+    ];
+    assert!(moat(url, d, &set, None).status.success());
+    let shown = json(&moat(url, d, &["alerts", "show", "--org", "Ops", "--json"], None));
+    assert_eq!(shown["repeat_hours"], 6);
+    assert!(shown["webhook_secret"].as_str().unwrap().starts_with("whsec_"));
+}
 
 async fn operators_script_organizations_and_users(backend: Backend) {
     let Some(db) = testdb::fresh(backend).await else {
