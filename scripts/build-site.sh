@@ -24,6 +24,8 @@ if [ "$profile" = release ]; then
 fi
 cp style/main.css "$site/pkg/moat.css"
 cp -r public/. "$site/"
-# ECharts from the npm package (package.json pins it), served by Moat itself: never a CDN.
-cp node_modules/echarts/dist/echarts.min.js "$site/pkg/echarts.min.js"
+# ECharts from the npm package (package.json pins it), only the parts the charts use, served
+# by Moat itself: never a CDN.
+node_modules/.bin/esbuild frontend/echarts.js --bundle --minify --format=iife --legal-comments=eof \
+  --log-level=warning --outfile="$site/pkg/echarts.min.js"
 echo "browser assets: $(du -sh "$site/pkg" | cut -f1) in $site/pkg"
