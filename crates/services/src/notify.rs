@@ -200,6 +200,10 @@ pub async fn notify_due(svc: &Services, now: i64) -> Result<usize> {
     let due = store::due(&svc.db, now, 200).await?;
     let mut done = 0;
     for p in due {
+        // Several instances may run this at once: whoever records it first sends it.
+        if !store::claim_notification(&svc.db, &p, now).await? {
+            continue;
+        }
         let resolved = p.status == "resolved";
         let event = if resolved {
             "problem.resolved"
@@ -239,7 +243,6 @@ pub async fn notify_due(svc: &Services, now: i64) -> Result<usize> {
                 tracing::warn!(problem = problem_id, org = org.0, "webhook delivery failed: {e}");
             }
         }
-        store::mark_notified(&svc.db, problem_id, resolved, now).await?;
         done += 1;
     }
     Ok(done)

@@ -300,15 +300,29 @@ pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<ProblemRow>> {
         .collect()
 }
 
-/// Records that `id` was notified (open) or that its resolution was.
-pub async fn mark_notified(db: &Db, id: i64, resolved: bool, now: i64) -> Result<()> {
-    let q = if resolved {
-        "UPDATE problems SET resolved_notified_at = $1 WHERE id = $2"
+/// Claims the notification of `p` (as read by [`due`]) for this instance: records it as
+/// notified now, unless another instance did so since `p` was read. `false`: leave it.
+pub async fn claim_notification(db: &Db, p: &ProblemRow, now: i64) -> Result<bool> {
+    let done = if p.status == "resolved" {
+        sqlx::query(
+            "UPDATE problems SET resolved_notified_at = $1 WHERE id = $2 AND resolved_notified_at IS NULL",
+        )
+        .bind(now)
+        .bind(p.id)
+        .execute(db.pool())
+        .await?
     } else {
-        "UPDATE problems SET notified_at = $1 WHERE id = $2"
+        sqlx::query(
+            "UPDATE problems SET notified_at = $1
+             WHERE id = $2 AND ((notified_at IS NULL AND $3 = 0) OR notified_at = $3)",
+        )
+        .bind(now)
+        .bind(p.id)
+        .bind(p.notified_at.unwrap_or(0))
+        .execute(db.pool())
+        .await?
     };
-    sqlx::query(q).bind(now).bind(id).execute(db.pool()).await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// An organization's notification settings.

@@ -698,6 +698,18 @@ async fn baseline_jump(backend: Backend) {
     );
     // A reporting-only domain's MX problem is a warning (no enforce here).
     assert_eq!(find(&list, "mx-tls", "mx.jump.test").unwrap().severity, "warning");
+    // Two instances reading the same due notification: only one claims it.
+    let due = moat_store::problems::due(&svc.db, now, 100).await.unwrap();
+    assert_eq!(due.len(), 2);
+    let (a, b) = tokio::join!(
+        moat_store::problems::claim_notification(&svc.db, &due[0], now),
+        moat_store::problems::claim_notification(&svc.db, &due[0], now + 1)
+    );
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one claim wins");
+    assert_eq!(
+        moat_store::problems::due(&svc.db, now, 100).await.unwrap().len(),
+        1
+    );
 }
 
 both_backends!(rules_fire_escalate_and_resolve, baseline_jump);
