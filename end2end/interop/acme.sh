@@ -397,14 +397,15 @@ EOF
   grep -q 'Using custom DNS resolver for ACME challenges: '$UNBOUND_IP':53' "$DIR/pebble$n.log" || die "pebble $n does not use unbound for validation"
   log "PASS pebble $n: https://127.0.0.1:$PEBBLE_PORT/dir (listener verified with our CA), $(openssl x509 -in "$DIR/pebble$n-root.pem" -noout -subject | sed 's/^subject=//'), certificates valid ${validity}s, validation via unbound, HTTP-01 port $HTTP01_PORT (up in $(since "$t")s)"
 }
-# Serials Pebble N issued (lowercase hex, as in its log) whose SAN names HOST.
+# Serials Pebble N issued (lowercase hex, no leading zeros) whose SAN names HOST.
 issued_for() { # N HOST
   local s pem san
   for s in $(grep -o 'Issued certificate serial [0-9a-f]*' "$DIR/pebble$1.log" | awk '{ print $4 }' || true); do
     pem=$(curl -fsS --noproxy '*' --max-time 5 --cacert "$PKI/ca.pem" "https://127.0.0.1:$PEBBLE_MGMT/cert-status-by-serial/$s" | json_get Certificate) ||
       die "pebble $1: no certificate for serial $s"
     san=$(openssl x509 -noout -ext subjectAltName <<<"$pem") || die "pebble $1: unreadable certificate $s"
-    if grep -qE "DNS:${2//./\\.}(,|$)" <<<"$san"; then echo "$s"; fi
+    # Pebble logs the serial with leading zeros; served_serial strips them.
+    if grep -qE "DNS:${2//./\\.}(,|$)" <<<"$san"; then sed 's/^0*//' <<<"$s"; fi
   done
 }
 
