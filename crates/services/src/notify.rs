@@ -167,7 +167,7 @@ fn link(svc: &Services, p: &ProblemRow) -> String {
     )
 }
 
-fn mail_for(svc: &Services, p: &ProblemView, event: &str, url: &str) -> (String, String) {
+fn mail_for(p: &ProblemView, event: &str, url: &str) -> (String, String) {
     let subject = match event {
         "problem.resolved" => format!("[Moat] Resolved: {}", p.title),
         _ => format!("[Moat] {}: {}", p.severity, p.title),
@@ -191,7 +191,6 @@ fn mail_for(svc: &Services, p: &ProblemView, event: &str, url: &str) -> (String,
         }
     }
     body.push_str(&format!("\nSee it in Moat: {url}\n"));
-    let _ = svc;
     (subject, body)
 }
 
@@ -217,7 +216,7 @@ pub async fn notify_due(svc: &Services, now: i64) -> Result<usize> {
         let problem_id = p.id;
         let org = p.org_id;
         let pv = view(p);
-        let (subject, body) = mail_for(svc, &pv, event, &url);
+        let (subject, body) = mail_for(&pv, event, &url);
         for r in store::recipients(&svc.db, org).await? {
             if r.mode != "immediate" {
                 continue;
@@ -255,11 +254,11 @@ pub async fn send_digests(svc: &Services, now: i64) -> Result<usize> {
     let mut sent = 0;
     for org in store::digest_orgs(&svc.db).await? {
         let settings = store::settings(&svc.db, org).await?;
-        let min = rank(&settings.min_severity);
+        let min = store::rank(&settings.min_severity);
         let open: Vec<ProblemRow> = store::list(&svc.db, &[org], None, now)
             .await?
             .into_iter()
-            .filter(|p| p.status == "open" && rank(&p.severity) >= min)
+            .filter(|p| p.status == "open" && store::rank(&p.severity) >= min)
             .collect();
         for r in store::recipients(&svc.db, org).await? {
             if r.mode != "digest" || r.last_digest.is_some_and(|d| d >= today) {
@@ -289,14 +288,6 @@ pub async fn send_digests(svc: &Services, now: i64) -> Result<usize> {
         }
     }
     Ok(sent)
-}
-
-fn rank(severity: &str) -> u8 {
-    match severity {
-        "info" => 0,
-        "warning" => 1,
-        _ => 2,
-    }
 }
 
 fn new_secret() -> String {

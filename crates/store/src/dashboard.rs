@@ -241,7 +241,8 @@ pub struct DomainTotals {
     pub last_received: Option<i64>,
 }
 
-fn in_list(first: usize, n: usize) -> String {
+/// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
+pub(crate) fn in_list(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

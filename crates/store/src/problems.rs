@@ -113,7 +113,8 @@ pub enum Change {
     Resolved(i64),
 }
 
-fn rank(severity: &str) -> u8 {
+/// Severity as a number (info 0, warning 1, critical 2), as [`RANK`] computes it in SQL.
+pub fn rank(severity: &str) -> u8 {
     match severity {
         "info" => 0,
         "warning" => 1,
@@ -229,10 +230,7 @@ pub async fn list(
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = (0..orgs.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let ids = crate::dashboard::in_list(3, orgs.len());
     let q = format!(
         "SELECT {COLS} {FROM}
          WHERE p.org_id IN ({ids}) AND ($1 = 0 OR p.domain_id = $1)
@@ -523,10 +521,7 @@ pub async fn open_counts(db: &Db, orgs: &[OrgId]) -> Result<Vec<(DomainId, i64, 
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = (0..orgs.len())
-        .map(|i| format!("${}", i + 1))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let ids = crate::dashboard::in_list(1, orgs.len());
     let q = format!(
         "SELECT p.domain_id, COUNT(*) AS n, CAST(MAX({RANK}) AS BIGINT) AS worst FROM problems p
          WHERE p.status = 'open' AND p.org_id IN ({ids}) GROUP BY p.domain_id"
