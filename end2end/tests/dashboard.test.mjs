@@ -283,6 +283,8 @@ test('dashboards show what the database holds, draw charts, filter, explain and 
   await page.waitForURL(/\/overview$/);
   await hydrated(page);
   assert.ok(num(await page.locator('#overview-table tr[data-domain="dash.example"] [data-col="problems"]').innerText()) >= 1);
+  // The problem list loads on its own after the table: wait for it rather than count at once.
+  await page.locator('#problems li').first().waitFor();
   assert.ok((await page.locator('#problems li').count()) >= 1);
 
   // An empty period says what to do next; a broken range says what is wrong.
