@@ -431,21 +431,28 @@ async fn problems(services: Services, every: Duration, shutdown: CancellationTok
             // Overlap by a few seconds: a report committed during the last run is not missed.
             (Some(since - 10), now)
         };
-        let run = async {
-            let changed = moat_services::detect::detect(&services, scope, now).await?;
-            if changed > 0 {
-                tracing::info!(changed, "problems opened, escalated or resolved");
-            }
-            moat_services::notify::notify_due(&services, now).await?;
-            moat_services::notify::send_digests(&services, now).await?;
-            Ok::<_, moat_services::Error>(())
-        };
-        tokio::select! {
+        // Detection may stop at shutdown (each domain is its own transaction); notifying is
+        // left to finish (webhooks time out after 10 s), so a problem claimed for sending is
+        // also sent.
+        let detection = moat_services::detect::detect(&services, scope, now);
+        let detected = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = run => match r {
-                Ok(()) => since = next_since,
-                Err(e) => tracing::warn!(error = %e, "problem detection or notification failed: {e}"),
+            r = detection => r,
+        };
+        match detected {
+            Ok(changed) => {
+                if changed > 0 {
+                    tracing::info!(changed, "problems opened, escalated or resolved");
+                }
+                since = next_since;
             }
+            Err(e) => tracing::warn!(error = %e, "problem detection failed: {e}"),
+        }
+        if let Err(e) = moat_services::notify::notify_due(&services, now).await {
+            tracing::warn!(error = %e, "notifications failed: {e}");
+        }
+        if let Err(e) = moat_services::notify::send_digests(&services, now).await {
+            tracing::warn!(error = %e, "daily digests failed: {e}");
         }
     }
 }

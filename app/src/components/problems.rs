@@ -35,7 +35,7 @@ pub fn Problems(org: i64, #[prop(into)] domain: Option<String>, can_ack: bool) -
                             view! {
                                 <p class="muted small">{format!("{open} open; problems resolved in the last 7 days are listed below them.")}</p>
                                 <ul class="problems">
-                                    {items.into_iter().map(|p| view! { <ProblemItem org p show_domain can_ack ack /> }).collect_view()}
+                                    {items.into_iter().map(|p| view! { <ProblemItem p show_domain can_ack ack /> }).collect_view()}
                                 </ul>
                             }.into_any()
                         }
@@ -48,13 +48,14 @@ pub fn Problems(org: i64, #[prop(into)] domain: Option<String>, can_ack: bool) -
 
 #[component]
 fn ProblemItem(
-    org: i64,
     p: ProblemView,
     show_domain: bool,
     can_ack: bool,
     ack: ServerAction<AcknowledgeProblem>,
 ) -> impl IntoView {
     let open = p.status == "open";
+    // The problem's own organization: an MSP's overview lists its clients' problems too.
+    let org = p.org_id.0;
     let class = format!(
         "problem sev-{} {}",
         p.severity,

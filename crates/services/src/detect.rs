@@ -60,12 +60,30 @@ const MX_TYPES: [&str; 5] = [
     "validation-failure",
 ];
 
+/// At most this many problems per rule and domain that are keyed by something a report names
+/// (an MX host, a sender): anyone can send a report, so forged ones must not flood the list.
+pub const MAX_KEYED: usize = 10;
+
+/// Report text as it may appear in a problem, a mail or a webhook: control characters (line
+/// breaks included) become spaces, and it is cut at `max` characters.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 fn evidence_of(rows: &[&FailureExportRow]) -> Vec<EvidenceView> {
     rows.iter()
         .take(EVIDENCE)
         .map(|r| EvidenceView {
             report: Some(r.report_row),
-            sender: r.organization_name.clone(),
+            sender: clean(&r.organization_name, 100),
             at: r.start_at,
             text: format!(
                 "{} failed session(s): {}{}{}{}",
@@ -97,19 +115,47 @@ fn finding(
     fix: String,
     evidence: &[EvidenceView],
 ) -> Finding {
+    let evidence: Vec<EvidenceView> = evidence
+        .iter()
+        .map(|e| EvidenceView {
+            sender: clean(&e.sender, 100),
+            text: clean(&e.text, 400),
+            ..e.clone()
+        })
+        .collect();
     Finding {
         rule: rule.into(),
-        subject: subject.into(),
+        subject: clean(subject, 200),
         severity: severity.into(),
-        title,
-        detail,
+        title: clean(&title, 200),
+        detail: clean(&detail, 2000),
         fix,
-        evidence_json: serde_json::to_string(evidence).unwrap_or_else(|_| "[]".into()),
+        evidence_json: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
     }
 }
 
+fn plural_days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// The `MAX_KEYED` entries with the most evidence.
+fn most_evidence(by_sender: BTreeMap<&str, Vec<EvidenceView>>) -> Vec<(&str, Vec<EvidenceView>)> {
+    let mut v: Vec<_> = by_sender.into_iter().collect();
+    v.sort_by_key(|(_, ev)| std::cmp::Reverse(ev.len()));
+    v.truncate(MAX_KEYED);
+    v
+}
+
 fn permille(part: i64, total: i64) -> i64 {
-    if total == 0 { 0 } else { part * 1000 / total }
+    if total <= 0 {
+        0
+    } else {
+        i64::try_from(i128::from(part) * 1000 / i128::from(total)).unwrap_or(1000)
+    }
 }
 
 fn pct(pm: i64) -> String {
@@ -167,10 +213,10 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
             days.0.insert(r.day);
         }
         match (r.day >= recent_from, ok) {
-            (true, true) => recent_ok += r.sessions,
-            (true, false) => recent_fail += r.sessions,
-            (false, true) => base_ok += r.sessions,
-            (false, false) => base_fail += r.sessions,
+            (true, true) => recent_ok = i64::saturating_add(recent_ok, r.sessions),
+            (true, false) => recent_fail = i64::saturating_add(recent_fail, r.sessions),
+            (false, true) => base_ok = i64::saturating_add(base_ok, r.sessions),
+            (false, false) => base_fail = i64::saturating_add(base_fail, r.sessions),
         }
     }
     let failures = rollups::failure_rows(
@@ -184,9 +230,9 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
     .await?;
 
     // Failure rate over a threshold, or a jump against the baseline.
-    let recent_total = recent_ok + recent_fail;
+    let recent_total = recent_ok.saturating_add(recent_fail);
     let rate = permille(recent_fail, recent_total);
-    let base_rate = permille(base_fail, base_ok + base_fail);
+    let base_rate = permille(base_fail, base_ok.saturating_add(base_fail));
     let all: Vec<&FailureExportRow> = failures.iter().collect();
     if recent_total >= MIN_SESSIONS && rate >= WARN_PERMILLE {
         let severity = if rate >= CRITICAL_PERMILLE {
@@ -208,7 +254,7 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
             &evidence_of(&all),
         ));
     } else if recent_total >= MIN_SESSIONS
-        && base_ok + base_fail >= 100
+        && base_ok.saturating_add(base_fail) >= 100
         && rate >= base_rate * 3
         && rate >= base_rate + 20
     {
@@ -229,7 +275,10 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
         if hits.is_empty() {
             continue;
         }
-        let sessions: i64 = hits.iter().map(|f| f.failed_session_count).sum();
+        let sessions = hits
+            .iter()
+            .map(|f| f.failed_session_count)
+            .fold(0i64, i64::saturating_add);
         let senders: BTreeSet<&str> = hits.iter().map(|f| f.organization_name.as_str()).collect();
         let (title, meaning) = dashboard::explain(rt);
         let fix = if hosted {
@@ -264,8 +313,24 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
             .unwrap_or_else(|| "an unnamed MX".into());
         per_mx.entry(mx).or_default().push(f);
     }
-    for (mx, hits) in &per_mx {
-        let sessions: i64 = hits.iter().map(|f| f.failed_session_count).sum();
+    // The MX hosts with the most failed sessions first; beyond MAX_KEYED, the rest is named
+    // in the last one's detail.
+    let mut per_mx: Vec<(String, Vec<&FailureExportRow>, i64)> = per_mx
+        .into_iter()
+        .map(|(mx, hits)| {
+            let sessions = hits
+                .iter()
+                .map(|f| f.failed_session_count)
+                .fold(0i64, i64::saturating_add);
+            (mx, hits, sessions)
+        })
+        .collect();
+    per_mx.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let more_mx = per_mx.len().saturating_sub(MAX_KEYED);
+    per_mx.truncate(MAX_KEYED);
+    let last_mx = per_mx.len();
+    for (n, (mx, hits, sessions)) in per_mx.iter().enumerate() {
+        let sessions = *sessions;
         let types: BTreeSet<&str> = hits.iter().map(|f| f.result_type.as_str()).collect();
         let main = types.iter().next().copied().unwrap_or("validation-failure");
         let (title, meaning) = dashboard::explain(main);
@@ -274,7 +339,15 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
             mx,
             if enforce { "critical" } else { "warning" },
             format!("{title} on {mx}: {sessions} failed session(s)"),
-            format!("Senders reported {} for {mx}. {meaning}", types.into_iter().collect::<Vec<_>>().join(", ")),
+            format!(
+                "Senders reported {} for {mx}. {meaning}{}",
+                types.into_iter().collect::<Vec<_>>().join(", "),
+                if more_mx > 0 && n + 1 == last_mx {
+                    format!(" {more_mx} more MX host(s) with fewer failures are not listed separately; see the dashboard.")
+                } else {
+                    String::new()
+                }
+            ),
             if enforce {
                 format!("The policy is in enforce mode, so senders did not deliver these messages to {mx}. Fix the MX's TLS now, or switch the policy to testing until it is fixed.")
             } else {
@@ -341,7 +414,7 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
                 }
             }
         }
-        for (sender, ev) in no_policy {
+        for (sender, ev) in most_evidence(no_policy) {
             out.push(finding(
                 "no-policy",
                 sender,
@@ -352,7 +425,7 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
                 &ev,
             ));
         }
-        for (sender, ev) in stale {
+        for (sender, ev) in most_evidence(stale) {
             out.push(finding(
                 "stale-policy",
                 sender,
@@ -366,8 +439,15 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
     }
 
     // Reporters that went silent.
-    for (sender, (before, recent)) in &sender_days {
-        if before.len() >= SILENT_AFTER_DAYS && recent.is_empty() {
+    let mut silent: Vec<(&str, &BTreeSet<i64>)> = sender_days
+        .iter()
+        .filter(|(_, (before, recent))| before.len() >= SILENT_AFTER_DAYS && recent.is_empty())
+        .map(|(sender, (before, _))| (*sender, before))
+        .collect();
+    silent.sort_by_key(|(_, before)| std::cmp::Reverse(before.len()));
+    silent.truncate(MAX_KEYED);
+    for (sender, before) in silent {
+        {
             let last = before.iter().next_back().copied().unwrap_or(0);
             out.push(finding(
                 "reporter-silent",
@@ -381,7 +461,7 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
                     format_day(last)
                 ),
                 "Check that the _smtp._tls record still points to Moat (domain page). A sender may also have stopped sending mail to this domain.".into(),
-                &[EvidenceView { report: None, sender: (*sender).to_owned(), at: last, text: format!("last report for {}", format_day(last)) }],
+                &[EvidenceView { report: None, sender: sender.to_owned(), at: last, text: format!("last report for {}", format_day(last)) }],
             ));
         }
     }
@@ -420,12 +500,20 @@ pub async fn findings(svc: &Services, scope: &OrgScope, name: &str, now: i64) ->
         if let Some(acme) = &cert.acme
             && acme.not_after - now < 14 * DAY
         {
-            let days = (acme.not_after - now) / DAY;
+            let left = acme.not_after - now;
+            let days = left.div_euclid(DAY);
+            let when = if left <= 0 {
+                format!("expired {} ago", plural_days((-left).div_euclid(DAY).max(1)))
+            } else if days == 0 {
+                "expires today".to_owned()
+            } else {
+                format!("expires in {}", plural_days(days))
+            };
             out.push(finding(
                 "certificate",
                 &cert.host,
                 if days < 3 { "critical" } else { "warning" },
-                format!("The certificate of {} expires in {days} day(s)", cert.host),
+                format!("The certificate of {} {when}", cert.host),
                 format!("It is valid until {}; renewal should have replaced it by now.", format_utc(acme.not_after)),
                 "See the Certificate card on the domain page for the last ordering error; renewal needs the mta-sts CNAME to point to Moat.".into(),
                 &[EvidenceView { report: None, sender: "Moat".into(), at: now, text: format!("serial {}, issuer {}", acme.serial, acme.issuer) }],

@@ -284,6 +284,9 @@ fn hex_string(bytes: &[u8]) -> String {
     s
 }
 
+/// The largest session count stored for a report, a policy or a failure detail.
+pub const MAX_STORED_COUNT: i64 = 1_000_000_000_000;
+
 fn to_new_report(
     report: &Report,
     org: OrgId,
@@ -302,8 +305,18 @@ fn to_new_report(
         })
         .collect();
     warnings.dedup();
-    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    NewReport {
+    // Counts above MAX_STORED_COUNT are stored as that, so sums over millions of reports stay
+    // far from i64's limit (no real sender reports 10^12 sessions for one domain and day).
+    let capped = std::cell::Cell::new(false);
+    let clamp = |n: u64| {
+        if n > MAX_STORED_COUNT as u64 {
+            capped.set(true);
+            MAX_STORED_COUNT
+        } else {
+            n as i64
+        }
+    };
+    let mut new = NewReport {
         org_id: org,
         domain_id: domain,
         report_id: report.report_id.clone(),
@@ -355,7 +368,15 @@ fn to_new_report(
                     .collect(),
             })
             .collect(),
+    };
+    if capped.get() {
+        warnings.push(ReportWarningView {
+            code: "count-capped".into(),
+            message: format!("a session count above {MAX_STORED_COUNT} was stored as {MAX_STORED_COUNT}"),
+        });
+        new.warnings_json = serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into());
     }
+    new
 }
 
 /// The reports of one message, filed.
@@ -1084,29 +1105,39 @@ pub async fn report_files(
     svc: &Services,
     scope: &crate::tenancy::OrgScope,
     id: i64,
-) -> Result<(String, Vec<u8>, Option<Vec<u8>>)> {
+) -> Result<(String, Option<Vec<u8>>, Option<Vec<u8>>)> {
     let row = store::get(&svc.db, scope.org_id(), id)
         .await?
         .ok_or(Error::NotFound)?;
     let (raw, body_gz) = store::raw(&svc.db, row.raw_id).await?.ok_or(Error::NotFound)?;
+    // A message (a zip of several reports, say) may carry reports filed under other
+    // organizations too: then only this report's own document is handed out.
+    let exclusive = store::raw_orgs(&svc.db, row.raw_id).await? == [scope.org_id()];
     let message = gunzip(&body_gz).map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
     let docs = moat_tlsrpt::report_documents(&message, &limits()).unwrap_or_default();
-    let json = docs
-        .iter()
-        .find(|d| {
-            serde_json::from_slice::<serde_json::Value>(d)
+    let by_id = docs.iter().find(|d| {
+        !row.report_id.is_empty()
+            && serde_json::from_slice::<serde_json::Value>(d)
                 .ok()
                 .is_some_and(|v| v.get("report-id").and_then(|r| r.as_str()) == Some(row.report_id.as_str()))
-        })
-        .or(docs.first())
-        .cloned();
+    });
+    let json = match (by_id, docs.as_slice()) {
+        (Some(doc), _) => Some(doc.clone()),
+        // Without a report-id to match, only a message holding just this one document.
+        (None, [only]) if exclusive => Some(only.clone()),
+        (None, _) => None,
+    };
     let ext = match moat_tlsrpt::sniff(&message) {
         moat_tlsrpt::Sniffed::Json => "json",
         moat_tlsrpt::Sniffed::Gzip => "json.gz",
         moat_tlsrpt::Sniffed::Zip => "zip",
         moat_tlsrpt::Sniffed::Other => "eml",
     };
-    Ok((format!("tlsrpt-{}-{}.{ext}", row.domain, raw.id), message, json))
+    Ok((
+        format!("tlsrpt-{}-{}.{ext}", row.domain, raw.id),
+        exclusive.then_some(message),
+        json,
+    ))
 }
 
 /// One report with its policies, failure details and the message it came in.

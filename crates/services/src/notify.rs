@@ -27,7 +27,7 @@ pub const EVENT_HEADER: &str = "x-moat-event";
 /// What a webhook receives.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookEvent {
-    /// `problem.opened`, `problem.reminder` or `problem.resolved`.
+    /// `problem.opened`, `problem.escalated`, `problem.reminder` or `problem.resolved`.
     pub event: String,
     /// The problem.
     pub problem: ProblemView,
@@ -62,22 +62,44 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     ring::hmac::verify(&key, &msg, &sig).is_ok()
 }
 
+/// Whether a webhook must not go to `ip`: loopback, private, link-local, shared (CGNAT),
+/// benchmarking, documentation, multicast and reserved ranges, and IPv6 forms that embed an
+/// IPv4 address the network may route inside (mapped, compatible, NAT64, 6to4, Teredo).
 fn private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_loopback()
+            let [a, b, c, _] = v4.octets();
+            a == 0
+                || v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+                || v4.is_multicast()
+                || a >= 240
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && (c == 0 || c == 2))
+                || (a == 198 && (b & 0xfe) == 18)
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| private(IpAddr::V4(v4)))
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48).
+                || (s[0] == 0x64 && s[1] == 0xff9b)
+                // 6to4, Teredo, documentation, discard-only.
+                || s[0] == 0x2002
+                || (s[0] == 0x2001 && s[1] == 0)
+                || (s[0] == 0x2001 && s[1] == 0xdb8)
+                || (s[0] == 0x100 && s[1..4] == [0, 0, 0])
+                // IPv4-mapped and IPv4-compatible (::a.b.c.d).
+                || v6.to_ipv4_mapped().is_some()
+                || s[..6] == [0; 6]
         }
     }
 }
@@ -139,6 +161,7 @@ async fn deliver(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .resolve(&host, addr)
         .build()
         .map_err(|e| e.to_string())?;
@@ -170,6 +193,7 @@ fn link(svc: &Services, p: &ProblemRow) -> String {
 fn mail_for(p: &ProblemView, event: &str, url: &str) -> (String, String) {
     let subject = match event {
         "problem.resolved" => format!("[Moat] Resolved: {}", p.title),
+        "problem.escalated" => format!("[Moat] Now {}: {}", p.severity, p.title),
         _ => format!("[Moat] {}: {}", p.severity, p.title),
     };
     let mut body = format!(
@@ -194,57 +218,76 @@ fn mail_for(p: &ProblemView, event: &str, url: &str) -> (String, String) {
     (subject, body)
 }
 
+/// How many problems are notified at once, so one slow webhook does not hold up the others.
+const CONCURRENCY: usize = 8;
+
 /// Sends what is due now; returns how many problems were notified.
 pub async fn notify_due(svc: &Services, now: i64) -> Result<usize> {
+    use futures::StreamExt as _;
     let due = store::due(&svc.db, now, 200).await?;
+    let outcomes: Vec<Result<bool>> = futures::stream::iter(due)
+        .map(|p| notify_one(svc, p, now))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
     let mut done = 0;
-    for p in due {
-        // Several instances may run this at once: whoever records it first sends it.
-        if !store::claim_notification(&svc.db, &p, now).await? {
-            continue;
+    for outcome in outcomes {
+        match outcome {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "notifying a problem failed: {e}"),
         }
-        let resolved = p.status == "resolved";
-        let event = if resolved {
-            "problem.resolved"
-        } else if p.notified_at.is_some() {
-            "problem.reminder"
-        } else {
-            "problem.opened"
-        };
-        let url = link(svc, &p);
-        let settings = store::settings(&svc.db, p.org_id).await?;
-        let problem_id = p.id;
-        let org = p.org_id;
-        let pv = view(p);
-        let (subject, body) = mail_for(&pv, event, &url);
-        for r in store::recipients(&svc.db, org).await? {
-            if r.mode != "immediate" {
-                continue;
-            }
-            let mail = OutgoingMail {
-                to: r.email.clone(),
-                subject: subject.clone(),
-                body: body.clone(),
-            };
-            if let Err(e) = svc.mailer.send(&svc.settings.mail_from, &mail).await {
-                tracing::warn!(problem = problem_id, error = %e, "problem e-mail failed: {e}");
-            }
-        }
-        if let (Some(hook), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) {
-            let ev = WebhookEvent {
-                event: event.into(),
-                problem: pv.clone(),
-                url: url.clone(),
-                sent_at: now,
-            };
-            if let Err(e) = deliver(hook, secret, &ev, svc.settings.webhook_allow_private).await {
-                metrics::counter!("moat_webhook_failures_total").increment(1);
-                tracing::warn!(problem = problem_id, org = org.0, "webhook delivery failed: {e}");
-            }
-        }
-        done += 1;
     }
     Ok(done)
+}
+
+/// Claims and sends one due problem; `false` when another instance claimed it first.
+async fn notify_one(svc: &Services, p: ProblemRow, now: i64) -> Result<bool> {
+    // Several instances may run this at once: whoever records it first sends it.
+    if !store::claim_notification(&svc.db, &p, now).await? {
+        return Ok(false);
+    }
+    let event = if p.status == "resolved" {
+        "problem.resolved"
+    } else if p.notified_at == Some(store::ESCALATED) {
+        "problem.escalated"
+    } else if p.notified_at.is_some() {
+        "problem.reminder"
+    } else {
+        "problem.opened"
+    };
+    let url = link(svc, &p);
+    let settings = store::settings(&svc.db, p.org_id).await?;
+    let problem_id = p.id;
+    let org = p.org_id;
+    let pv = view(p);
+    let (subject, body) = mail_for(&pv, event, &url);
+    for r in store::recipients(&svc.db, org).await? {
+        if r.mode != "immediate" {
+            continue;
+        }
+        let mail = OutgoingMail {
+            to: r.email.clone(),
+            subject: subject.clone(),
+            body: body.clone(),
+        };
+        if let Err(e) = svc.mailer.send(&svc.settings.mail_from, &mail).await {
+            tracing::warn!(problem = problem_id, error = %e, "problem e-mail failed: {e}");
+        }
+    }
+    if let (Some(hook), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) {
+        let ev = WebhookEvent {
+            event: event.into(),
+            problem: pv,
+            url,
+            sent_at: now,
+        };
+        if let Err(e) = deliver(hook, secret, &ev, svc.settings.webhook_allow_private).await {
+            metrics::counter!("moat_webhook_failures_total").increment(1);
+            tracing::warn!(problem = problem_id, org = org.0, "webhook delivery failed: {e}");
+        }
+    }
+    Ok(true)
 }
 
 /// Sends the daily digest to members who chose it, once per UTC day, when their
@@ -281,13 +324,26 @@ pub async fn send_digests(svc: &Services, now: i64) -> Result<usize> {
                     subject: format!("[Moat] Daily digest: {} open problem(s)", open.len()),
                     body,
                 };
-                svc.mailer.send(&svc.settings.mail_from, &mail).await?;
+                // One failing recipient must not stop the others' digests; this one is
+                // tried again at the next run.
+                if let Err(e) = svc.mailer.send(&svc.settings.mail_from, &mail).await {
+                    tracing::warn!(org = org.0, error = %e, "digest e-mail failed: {e}");
+                    continue;
+                }
                 sent += 1;
             }
             store::set_last_digest(&svc.db, org, r.user_id, today).await?;
         }
     }
     Ok(sent)
+}
+
+/// `https://host/…`: the URL without its path and query.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+        Err(_) => "(set)".into(),
+    }
 }
 
 fn new_secret() -> String {
@@ -311,7 +367,13 @@ pub async fn settings_for(svc: &Services, scope: &OrgScope) -> Result<Notificati
         None => "immediate".into(),
     };
     Ok(NotificationSettings {
-        webhook_url: s.webhook_url,
+        // Webhook URLs often carry a credential in their path (Slack, Teams): members who
+        // cannot change the settings see only where it goes.
+        webhook_url: if can_manage {
+            s.webhook_url
+        } else {
+            s.webhook_url.map(|u| redact_url(&u))
+        },
         webhook_secret: if can_manage { s.webhook_secret } else { None },
         repeat_hours: s.repeat_hours,
         min_severity: s.min_severity,
@@ -417,9 +479,34 @@ mod tests {
             "https://user:pw@hooks.example.com/",
             "ftp://x.example/",
             "nonsense",
+            "https://0.1.2.3/",
+            "https://100.64.0.1/",
+            "https://198.18.0.1/",
+            "https://224.0.0.1/",
+            "https://240.0.0.1/",
+            "https://255.255.255.255/",
+            "https://[64:ff9b::a00:1]/",
+            "https://[2002:a00:1::]/",
+            "https://[2001:0:a00:1::]/",
+            "https://[ff02::1]/",
+            "https://[fd00::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:8.8.8.8]/",
+            "https://[::10.0.0.1]/",
         ] {
             assert!(check_webhook_url(bad, false).is_err(), "{bad}");
         }
+        for good in [
+            "https://8.8.8.8/hook",
+            "https://[2606:4700::1111]/hook",
+            "https://203.0.114.1/",
+        ] {
+            assert!(check_webhook_url(good, false).is_ok(), "{good}");
+        }
         assert!(check_webhook_url("http://127.0.0.1:9/x", true).is_ok());
+        assert_eq!(
+            redact_url("https://hooks.slack.com/services/T000/B000/secret"),
+            "https://hooks.slack.com/…"
+        );
     }
 }

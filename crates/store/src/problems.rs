@@ -113,6 +113,10 @@ pub enum Change {
     Resolved(i64),
 }
 
+/// The `notified_at` of an announced problem whose severity rose: long past, so it is due at
+/// once, and set, so its resolution is still announced.
+pub const ESCALATED: i64 = 1;
+
 /// Severity as a number (info 0, warning 1, critical 2), as [`RANK`] computes it in SQL.
 pub fn rank(severity: &str) -> u8 {
     match severity {
@@ -155,7 +159,7 @@ pub async fn reconcile(
             sqlx::query(
                 "UPDATE problems SET severity = $1, title = $2, detail = $3, fix = $4, evidence_json = $5,
                         updated_at = $6,
-                        notified_at = CASE WHEN $7 = 1 THEN NULL ELSE notified_at END,
+                        notified_at = CASE WHEN $7 = 1 AND notified_at IS NOT NULL THEN $9 ELSE notified_at END,
                         acknowledged_at = CASE WHEN $7 = 1 THEN NULL ELSE acknowledged_at END,
                         acknowledged_by = CASE WHEN $7 = 1 THEN NULL ELSE acknowledged_by END
                  WHERE id = $8",
@@ -168,6 +172,7 @@ pub async fn reconcile(
             .bind(now)
             .bind(i64::from(escalated))
             .bind(id)
+            .bind(ESCALATED)
             .execute(&mut **tx)
             .await?;
             changes.push(if escalated {
@@ -303,7 +308,8 @@ pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<ProblemRow>> {
 pub async fn claim_notification(db: &Db, p: &ProblemRow, now: i64) -> Result<bool> {
     let done = if p.status == "resolved" {
         sqlx::query(
-            "UPDATE problems SET resolved_notified_at = $1 WHERE id = $2 AND resolved_notified_at IS NULL",
+            "UPDATE problems SET resolved_notified_at = $1
+             WHERE id = $2 AND status = 'resolved' AND resolved_notified_at IS NULL",
         )
         .bind(now)
         .bind(p.id)
@@ -312,7 +318,8 @@ pub async fn claim_notification(db: &Db, p: &ProblemRow, now: i64) -> Result<boo
     } else {
         sqlx::query(
             "UPDATE problems SET notified_at = $1
-             WHERE id = $2 AND ((notified_at IS NULL AND $3 = 0) OR notified_at = $3)",
+             WHERE id = $2 AND status = 'open' AND acknowledged_at IS NULL
+               AND ((notified_at IS NULL AND $3 = 0) OR notified_at = $3)",
         )
         .bind(now)
         .bind(p.id)

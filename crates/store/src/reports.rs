@@ -180,6 +180,17 @@ pub async fn raw(db: &Db, id: i64) -> Result<Option<(RawRow, Vec<u8>)>> {
     Ok(Some((raw_row(&r)?, r.try_get("body_gz")?)))
 }
 
+/// The organizations that reports of raw message `raw_id` are filed under, each once.
+pub async fn raw_orgs(db: &Db, raw_id: i64) -> Result<Vec<OrgId>> {
+    sqlx::query("SELECT DISTINCT org_id FROM reports WHERE raw_id = $1 ORDER BY org_id")
+        .bind(raw_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok(OrgId(r.try_get("org_id")?)))
+        .collect()
+}
+
 /// Ids of raw messages with one of `statuses` (all when empty), above `after`, in order.
 pub async fn raw_ids(db: &Db, statuses: &[&str], after: i64, limit: i64) -> Result<Vec<i64>> {
     let mut q = String::from("SELECT id FROM raw_reports WHERE id > $1");

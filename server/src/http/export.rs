@@ -146,7 +146,11 @@ pub async fn report_raw(
         Err(r) => return r,
     };
     match intake::report_files(&state.services, &scope, id).await {
-        Ok((name, message, _)) => attachment("application/octet-stream", &name, message),
+        Ok((name, Some(message), _)) => attachment("application/octet-stream", &name, message),
+        Ok((_, None, _)) => plain(
+            StatusCode::FORBIDDEN,
+            "this message also carries reports of other organizations; download the report JSON instead",
+        ),
         Err(e) => failed(&e),
     }
 }

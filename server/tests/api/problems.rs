@@ -48,7 +48,7 @@ impl R<'_> {
 
 async fn send(svc: &Services, domain: &str, n: &mut u32, r: &R<'_>) {
     *n += 1;
-    let failed: i64 = r.failures.iter().map(|f| f.2).sum();
+    let failed = r.failures.iter().map(|f| f.2).fold(0i64, i64::saturating_add);
     let body = serde_json::json!({
         "organization-name": r.sender,
         "date-range": {"start-datetime": format!("{}T00:00:00Z", format_day(r.day)),
@@ -383,7 +383,12 @@ async fn rules_fire_escalate_and_resolve(backend: Backend) {
         events.iter().all(|e| e.problem.severity == "critical"),
         "{events:?}"
     );
-    assert!(events.iter().any(|e| e.problem.id == mx.id));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.problem.id == mx.id && e.event == "problem.escalated"),
+        "{events:?}"
+    );
 
     // Two days later, a sender still applies the old testing policy (the previous max_age
     // of one day has passed): stale; another found no policy although one is served (and was
@@ -612,6 +617,27 @@ async fn rules_fire_escalate_and_resolve(backend: Backend) {
             .acknowledged_at
             .is_some()
     );
+
+    // A viewer sees where the webhook goes, not its path (often a credential) or secret.
+    let inviter = tenancy::authorize(svc, &Actor::Operator, org, Action::InviteMembers)
+        .await
+        .unwrap();
+    moat_services::invites::operator_create_user(
+        svc,
+        &inviter,
+        "viewer@shop.test",
+        "viewer's long password",
+        moat_domain::Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let viewer = owner_actor(svc, "viewer@shop.test").await;
+    let viewer_scope = tenancy::authorize(svc, &viewer, org, Action::Read).await.unwrap();
+    let seen = notify::settings_for(svc, &viewer_scope).await.unwrap();
+    assert!(!seen.can_manage);
+    assert_eq!(seen.webhook_secret, None);
+    let origin = hook.trim_end_matches("/hook");
+    assert_eq!(seen.webhook_url, Some(format!("{origin}/…")));
 }
 
 async fn owner_actor(svc: &Services, email: &str) -> Actor {
@@ -712,4 +738,167 @@ async fn baseline_jump(backend: Backend) {
     );
 }
 
-both_backends!(rules_fire_escalate_and_resolve, baseline_jump);
+/// Anyone can send a report: a forged one naming many MX hosts with line breaks and huge
+/// counts opens a bounded number of problems, with clean one-line text, and the dashboard
+/// still sums.
+async fn forged_reports_are_bounded(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("MOAT_RESOLVERS", "127.0.0.1:9"), ("MOAT_DETECT_INTERVAL", "0")],
+    )
+    .await
+    else {
+        return;
+    };
+    let svc = &app.services;
+    let org = tenancy::operator_create_org(svc, "Forged", false, None)
+        .await
+        .unwrap();
+    let scope = tenancy::authorize(svc, &Actor::Operator, org, Action::ManageDomains)
+        .await
+        .unwrap();
+    domains::add(svc, &scope, "forged.test", DomainKind::ReportingOnly)
+        .await
+        .unwrap();
+    let id = domains::get(svc, &scope, "forged.test").await.unwrap().id;
+    let now = moat_services::now();
+    let today = now - now.rem_euclid(DAY);
+    let names: Vec<String> = (0..30)
+        .map(|i| format!("mx{i:02}.forged.test\r\nBcc: victim@example.com"))
+        .collect();
+    let failures: Vec<(&str, &str, i64)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                "certificate-expired",
+                m.as_str(),
+                if i == 0 { i64::MAX } else { 100 + i as i64 },
+            )
+        })
+        .collect();
+    let mut n = 0;
+    for day in [today - DAY, today - 2 * DAY] {
+        send(
+            svc,
+            "forged.test",
+            &mut n,
+            &R {
+                sender: "Evil\nSender",
+                day,
+                policy_type: "sts",
+                mode: "testing",
+                success: i64::MAX,
+                failures: &failures,
+            },
+        )
+        .await;
+    }
+    detect::detect_domain(svc, org, id, now).await.unwrap();
+    let list = open(svc, &scope, "forged.test").await;
+    let mx: Vec<&ProblemView> = list.iter().filter(|p| p.rule == "mx-tls").collect();
+    assert_eq!(mx.len(), detect::MAX_KEYED, "{:?}", rules(&list));
+    // The one with the (capped) huge count comes first, the rest by count.
+    assert!(mx.iter().any(|p| p.subject.starts_with("mx00.forged.test")));
+    assert!(
+        mx.iter().any(|p| p.detail.contains("20 more MX host(s)")),
+        "{mx:?}"
+    );
+    for p in &list {
+        for text in [&p.title, &p.subject, &p.detail] {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+        for e in &p.evidence {
+            assert!(!e.sender.chars().any(char::is_control) && !e.text.chars().any(char::is_control));
+        }
+    }
+    // Counts were capped at ingest (with a warning), so the dashboard's sums work.
+    let reports = moat_services::intake::list(svc, &scope, Some("forged.test"), 10)
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(
+        reports[0].warnings.iter().any(|w| w.code == "count-capped"),
+        "{:?}",
+        reports[0].warnings
+    );
+    let filter = moat_domain::views::DashboardFilter {
+        range: moat_domain::calendar::DayRange::last(7, now),
+        sending_org: None,
+        result_type: None,
+    };
+    let dash = moat_services::dashboard::domain_dashboard(svc, &scope, "forged.test", filter)
+        .await
+        .unwrap();
+    assert_eq!(dash.success, 2 * moat_services::intake::MAX_STORED_COUNT);
+}
+
+/// A problem announced at one severity, escalated, then resolved before the escalation was
+/// sent: the escalation and the resolution are still announced (once each).
+async fn escalation_then_resolution(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("MOAT_RESOLVERS", "127.0.0.1:9"), ("MOAT_DETECT_INTERVAL", "0")],
+    )
+    .await
+    else {
+        return;
+    };
+    let svc = &app.services;
+    let org = tenancy::operator_create_org(svc, "Esc", false, None)
+        .await
+        .unwrap();
+    let scope = tenancy::authorize(svc, &Actor::Operator, org, Action::ManageDomains)
+        .await
+        .unwrap();
+    domains::add(svc, &scope, "esc.test", DomainKind::ReportingOnly)
+        .await
+        .unwrap();
+    let id = domains::get(svc, &scope, "esc.test").await.unwrap().id;
+    let finding = |severity: &str| moat_store::problems::Finding {
+        rule: "mx-tls".into(),
+        subject: "mx.esc.test".into(),
+        severity: severity.into(),
+        title: "t".into(),
+        detail: "d".into(),
+        fix: "f".into(),
+        evidence_json: "[]".into(),
+    };
+    let now = moat_services::now();
+    use moat_store::problems::{due, reconcile};
+    let opened = reconcile(&svc.db, org, id, &[finding("warning")], now)
+        .await
+        .unwrap();
+    assert!(matches!(opened[..], [Change::Opened(_)]));
+    assert_eq!(notify::notify_due(svc, now).await.unwrap(), 1);
+    assert!(due(&svc.db, now + 1, 10).await.unwrap().is_empty());
+    let esc = reconcile(&svc.db, org, id, &[finding("critical")], now + 10)
+        .await
+        .unwrap();
+    assert!(matches!(esc[..], [Change::Escalated(_)]));
+    let d = due(&svc.db, now + 10, 10).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].notified_at, Some(moat_store::problems::ESCALATED));
+    // Resolved before anyone sent the escalation.
+    let res = reconcile(&svc.db, org, id, &[], now + 20).await.unwrap();
+    assert!(matches!(res[..], [Change::Resolved(_)]));
+    let d = due(&svc.db, now + 20, 10).await.unwrap();
+    assert_eq!((d.len(), d[0].status.as_str()), (1, "resolved"));
+    // A stale copy of the open row cannot be claimed once the problem is resolved.
+    let mut stale = d[0].clone();
+    stale.status = "open".into();
+    assert!(
+        !moat_store::problems::claim_notification(&svc.db, &stale, now + 21)
+            .await
+            .unwrap()
+    );
+    assert_eq!(notify::notify_due(svc, now + 21).await.unwrap(), 1);
+    assert!(due(&svc.db, now + 22, 10).await.unwrap().is_empty());
+}
+
+both_backends!(
+    rules_fire_escalate_and_resolve,
+    baseline_jump,
+    forged_reports_are_bounded,
+    escalation_then_resolution
+);
