@@ -10,16 +10,31 @@
 //! - [`txt`]: the `_mta-sts` TXT record (§3.1) and the `_smtp._tls` TLS-RPT TXT record
 //!   (RFC 8460 §3).
 //! - [`coverage`]: policy-versus-live-MX checks and pattern proposals used by the UI/CLI.
+//! - [`lint`]: the policy linter: patterns against live MX hosts and their certificates.
+//! - [`readiness`]: the testing → enforce checklist.
+//! - [`planner`]: the safe step sequence for changing MX hosts.
 
 pub mod coverage;
+pub mod lint;
 pub mod parse;
+pub mod planner;
 pub mod policy;
+pub mod readiness;
 pub mod render;
 pub mod txt;
 
 pub use coverage::{Coverage, KNOWN_PROVIDER_WILDCARDS, check_coverage, propose_patterns};
+pub use lint::{
+    LintCode, LintFinding, MxCertNames, ProviderPreset, Severity, cert_name_matches, lint_policy,
+    provider_presets,
+};
 pub use parse::{Extension, MAX_POLICY_BYTES, ParsedPolicy, PolicyParseError, PolicyWarning, parse_policy};
+pub use planner::{MxChangePlan, PlanAction, PlanStep, advance, plan_mx_change};
 pub use policy::{MaxAge, Mode, MxPattern, Policy, PolicyError};
+pub use readiness::{
+    FailureImpact, MxProbeSummary, Readiness, ReadinessCheck, ReadinessCode, ReadinessInput,
+    ReportFailureSummary, evaluate_readiness, failure_impact,
+};
 pub use render::{POLICY_MEDIA_TYPE, POLICY_PATH};
 pub use txt::{
     PolicyId, RuaScheme, StsRecord, TlsRptRecord, TxtError, TxtWarning, check_rua_uri, find_sts_record,
