@@ -14,7 +14,7 @@
 //! one string), through the same functions as the lenient walk.
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::datetime::MAX_UNIX;
 use crate::model::{DateRange, FailureDetail, Policy, PolicyResult, PolicyType, Report, ResultType, Summary};
@@ -34,16 +34,18 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Report> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut cur = Cursor { text, bytes, pos: 0 };
     let mut top = Top::default();
-    cur.object(|cur, key| {
-        match top.keys.resolve(&TOP, &key)? {
+    cur.object(top_key, |cur, index, key| {
+        match top.keys.resolve(&TOP, index, key)? {
             0 => top.organization_name = cur.opt_text()?,
             1 => top.report_id = cur.opt_text()?,
             2 => top.dates = Some(date_range(cur, &mut top.date_keys)?),
             3 => top.contact_info = cur.opt_text()?,
             _ => cur.array(|cur| {
                 let (result, notes) = policy_result(cur)?;
+                if notes.any_warning() {
+                    top.notes.push((top.policies.len(), notes));
+                }
                 top.policies.push(result);
-                top.notes.push(notes);
                 Some(())
             })?,
         }
@@ -73,6 +75,91 @@ const DETAIL: [Field; 8] = [
     FAILURE_REASON_CODE,
 ];
 
+/// Whether `rest` (just after an opening quote) is the key `name` and its closing quote.
+#[inline(always)]
+fn named<const N: usize>(rest: &[u8], name: &[u8; N]) -> bool {
+    rest.first_chunk::<N>() == Some(name) && rest.get(N) == Some(&b'"')
+}
+
+/// A key in RFC 8460's spelling at the start of `rest`: its index in [`TOP`] and its length
+/// (other spellings: [`Keys::resolve`]).
+#[inline]
+fn top_key(rest: &[u8]) -> Option<(usize, usize)> {
+    match rest.first()? {
+        b'o' if named(rest, b"organization-name") => Some((0, 17)),
+        b'r' if named(rest, b"report-id") => Some((1, 9)),
+        b'd' if named(rest, b"date-range") => Some((2, 10)),
+        b'c' if named(rest, b"contact-info") => Some((3, 12)),
+        b'p' if named(rest, b"policies") => Some((4, 8)),
+        _ => None,
+    }
+}
+
+/// Like [`top_key`], for [`DATES`].
+#[inline]
+fn date_key(rest: &[u8]) -> Option<(usize, usize)> {
+    match rest.first()? {
+        b's' if named(rest, b"start-datetime") => Some((0, 14)),
+        b'e' if named(rest, b"end-datetime") => Some((1, 12)),
+        _ => None,
+    }
+}
+
+/// Like [`top_key`], for [`ENTRY`].
+#[inline]
+fn entry_key(rest: &[u8]) -> Option<(usize, usize)> {
+    match rest.first()? {
+        b'p' if named(rest, b"policy") => Some((0, 6)),
+        b'f' if named(rest, b"failure-details") => Some((1, 15)),
+        b's' if named(rest, b"summary") => Some((2, 7)),
+        _ => None,
+    }
+}
+
+/// Like [`top_key`], for [`POLICY_FIELDS`].
+#[inline]
+fn policy_key(rest: &[u8]) -> Option<(usize, usize)> {
+    if named(rest, b"policy-type") {
+        Some((0, 11))
+    } else if named(rest, b"policy-string") {
+        Some((1, 13))
+    } else if named(rest, b"mx-host") {
+        Some((2, 7))
+    } else if named(rest, b"policy-domain") {
+        Some((3, 13))
+    } else {
+        None
+    }
+}
+
+/// Like [`top_key`], for [`SUMMARY_FIELDS`].
+#[inline]
+fn summary_key(rest: &[u8]) -> Option<(usize, usize)> {
+    if named(rest, b"total-successful-session-count") {
+        Some((0, 30))
+    } else if named(rest, b"total-failure-session-count") {
+        Some((1, 27))
+    } else {
+        None
+    }
+}
+
+/// Like [`top_key`], for [`DETAIL`].
+#[inline]
+fn detail_key(rest: &[u8]) -> Option<(usize, usize)> {
+    match rest.first()? {
+        b'r' if named(rest, b"result-type") => Some((0, 11)),
+        b'r' if named(rest, b"receiving-ip") => Some((2, 12)),
+        b'r' if named(rest, b"receiving-mx-hostname") => Some((3, 21)),
+        b'r' if named(rest, b"receiving-mx-helo") => Some((4, 17)),
+        b's' if named(rest, b"sending-mta-ip") => Some((1, 14)),
+        b'f' if named(rest, b"failed-session-count") => Some((5, 20)),
+        b'f' if named(rest, b"failure-reason-code") => Some((7, 19)),
+        b'a' if named(rest, b"additional-information") => Some((6, 22)),
+        _ => None,
+    }
+}
+
 /// The keys seen in one object: which field each is, and the other spelling used for a field,
 /// if any. A field given twice (also under two spellings) goes to the lenient walk, which, like
 /// serde_json, keeps the last one and prefers RFC 8460's spelling.
@@ -92,19 +179,13 @@ impl<const N: usize> Default for Keys<N> {
 }
 
 impl<const N: usize> Keys<N> {
-    /// The index in `fields` of `key`; `None` for a key the fast path does not know.
+    /// The index in `fields` of `key` (`known` when it is RFC 8460's spelling); `None` for a
+    /// key the fast path does not know.
     #[inline]
-    fn resolve(&mut self, fields: &[Field; N], key: &str) -> Option<usize> {
-        let index = match fields.iter().position(|(name, _)| *name == key) {
+    fn resolve(&mut self, fields: &[Field; N], known: Option<usize>, key: &[u8]) -> Option<usize> {
+        let index = match known {
             Some(i) => i,
-            None => {
-                let (i, spelling) = fields
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, (_, others))| others.iter().find(|o| **o == key).map(|o| (i, *o)))?;
-                self.other_spelling[i] = Some(spelling);
-                i
-            }
+            None => self.other(fields, key)?,
         };
         let bit = 1u16 << index;
         if self.seen & bit != 0 {
@@ -112,6 +193,17 @@ impl<const N: usize> Keys<N> {
         }
         self.seen |= bit;
         Some(index)
+    }
+
+    /// The field that `key` is another spelling of, remembered for its warning.
+    #[cold]
+    fn other(&mut self, fields: &[Field; N], key: &[u8]) -> Option<usize> {
+        let (i, spelling) = fields
+            .iter()
+            .enumerate()
+            .find_map(|(i, (_, others))| others.iter().find(|o| o.as_bytes() == key).map(|o| (i, *o)))?;
+        self.other_spelling[i] = Some(spelling);
+        Some(i)
     }
 
     /// The lenient walk's warning for field `i` if it came under another spelling.
@@ -142,7 +234,8 @@ struct Top<'a> {
     contact_info: Option<Cow<'a, str>>,
     dates: Option<Dates<'a>>,
     policies: Vec<PolicyResult>,
-    notes: Vec<PolicyNotes>,
+    /// The notes of the policies (by index) with something to warn about.
+    notes: Vec<(usize, PolicyNotes)>,
 }
 
 /// `start-datetime` and `end-datetime`: the text and the Unix seconds of each.
@@ -180,8 +273,12 @@ impl Top<'_> {
         if self.contact_info.is_none() {
             warn_missing_contact(&mut ctx);
         }
-        for (i, (result, notes)) in self.policies.iter_mut().zip(&self.notes).enumerate() {
-            notes.warn(i, result, &mut ctx)?;
+        let mut notes = self.notes.iter().peekable();
+        for (i, result) in self.policies.iter_mut().enumerate() {
+            if let Some((_, notes)) = notes.next_if(|(j, _)| *j == i) {
+                notes.warn(i, result, &mut ctx);
+            }
+            check_counts(i, result, &mut ctx)?;
         }
         Some(Report {
             organization_name: organization_name.into_owned(),
@@ -201,9 +298,10 @@ impl Top<'_> {
 
 impl PolicyNotes {
     /// Record the warnings of policy `i` in the lenient walk's order, and split an encoded
-    /// TLSA list as it does. `None` when the details' counts overflow (its error).
-    fn warn(&self, i: usize, result: &mut PolicyResult, ctx: &mut Ctx) -> Option<()> {
-        if self.any_warning() {
+    /// TLSA list as it does.
+    #[cold]
+    fn warn(&self, i: usize, result: &mut PolicyResult, ctx: &mut Ctx) {
+        {
             let policy_path = format!("policies[{i}].policy");
             self.policy_keys.warn(&POLICY_FIELDS, 0, &policy_path, ctx);
             self.policy_keys.warn(&POLICY_FIELDS, 1, &policy_path, ctx);
@@ -225,15 +323,6 @@ impl PolicyNotes {
             self.summary_keys
                 .warn_all(&SUMMARY_FIELDS, &format!("policies[{i}].summary"), ctx);
         }
-        let details_sum = result
-            .failure_details
-            .iter()
-            .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
-        let total = result.summary.total_failure_session_count;
-        if !result.failure_details.is_empty() && total != details_sum {
-            warn_count_mismatch(ctx, &format!("policies[{i}].summary"), total, details_sum);
-        }
-        Some(())
     }
 
     fn any_warning(&self) -> bool {
@@ -247,10 +336,24 @@ impl PolicyNotes {
     }
 }
 
+/// The lenient walk's warning when the failure details of policy `i` do not add up to its
+/// summary; `None` when their counts overflow (its error).
+fn check_counts(i: usize, result: &PolicyResult, ctx: &mut Ctx) -> Option<()> {
+    let details_sum = result
+        .failure_details
+        .iter()
+        .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
+    let total = result.summary.total_failure_session_count;
+    if !result.failure_details.is_empty() && total != details_sum {
+        warn_count_mismatch(ctx, &format!("policies[{i}].summary"), total, details_sum);
+    }
+    Some(())
+}
+
 fn date_range<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<2>) -> Option<Dates<'a>> {
     let (mut start, mut end) = (None, None);
-    cur.object(|cur, key| {
-        let slot = match keys.resolve(&DATES, &key)? {
+    cur.object(date_key, |cur, index, key| {
+        let slot = match keys.resolve(&DATES, index, key)? {
             0 => &mut start,
             _ => &mut end,
         };
@@ -268,8 +371,8 @@ fn policy_result(cur: &mut Cursor<'_>) -> Option<(PolicyResult, PolicyNotes)> {
     let mut failure_details = Vec::new();
     let mut notes = PolicyNotes::default();
     let mut entry_keys = Keys::default();
-    cur.object(|cur, key| {
-        match entry_keys.resolve(&ENTRY, &key)? {
+    cur.object(entry_key, |cur, index, key| {
+        match entry_keys.resolve(&ENTRY, index, key)? {
             0 => policy = Some(policy_object(cur, &mut notes)?),
             1 => {
                 if !cur.null() {
@@ -304,13 +407,19 @@ fn policy_object(cur: &mut Cursor<'_>, notes: &mut PolicyNotes) -> Option<Policy
     let mut policy_domain = None;
     let mut mx_host = Vec::new();
     let mut keys = Keys::default();
-    cur.object(|cur, key| {
-        match keys.resolve(&POLICY_FIELDS, &key)? {
+    cur.object(policy_key, |cur, index, key| {
+        match keys.resolve(&POLICY_FIELDS, index, key)? {
             0 => {
-                policy_type = match PolicyType::from_wire(&cur.opt_text()??) {
-                    PolicyType::Unknown(_) => return None,
-                    known => Some(known),
-                };
+                let text = cur.opt_text()??;
+                policy_type = Some(match text.as_bytes() {
+                    b"sts" => PolicyType::Sts,
+                    b"tlsa" => PolicyType::Tlsa,
+                    b"no-policy-found" => PolicyType::NoPolicyFound,
+                    _ => match PolicyType::from_wire(&text) {
+                        PolicyType::Unknown(_) => return None,
+                        known => known,
+                    },
+                });
             }
             1 => {
                 notes.policy_string_was_string = cur.text_list(&mut policy_string)?;
@@ -336,8 +445,8 @@ fn policy_object(cur: &mut Cursor<'_>, notes: &mut PolicyNotes) -> Option<Policy
 
 fn summary_object(cur: &mut Cursor<'_>, keys: &mut Keys<2>) -> Option<Summary> {
     let (mut success, mut failure) = (None, None);
-    cur.object(|cur, key| {
-        match keys.resolve(&SUMMARY_FIELDS, &key)? {
+    cur.object(summary_key, |cur, index, key| {
+        match keys.resolve(&SUMMARY_FIELDS, index, key)? {
             0 => success = Some(cur.count()?),
             _ => failure = Some(cur.count()?),
         }
@@ -364,13 +473,27 @@ fn failure_detail(cur: &mut Cursor<'_>, keys: &mut Keys<8>) -> Option<FailureDet
         additional_information: None,
         failure_reason_code: None,
     };
-    cur.object(|cur, key| {
-        match keys.resolve(&DETAIL, &key)? {
+    cur.object(detail_key, |cur, index, key| {
+        match keys.resolve(&DETAIL, index, key)? {
             0 => {
-                result_type = match ResultType::from_wire(&cur.opt_text()??) {
-                    ResultType::Unknown(_) => return None,
-                    known => Some(known),
-                };
+                let text = cur.opt_text()??;
+                result_type = Some(match text.as_bytes() {
+                    b"starttls-not-supported" => ResultType::StarttlsNotSupported,
+                    b"certificate-host-mismatch" => ResultType::CertificateHostMismatch,
+                    b"certificate-expired" => ResultType::CertificateExpired,
+                    b"certificate-not-trusted" => ResultType::CertificateNotTrusted,
+                    b"validation-failure" => ResultType::ValidationFailure,
+                    b"tlsa-invalid" => ResultType::TlsaInvalid,
+                    b"dnssec-invalid" => ResultType::DnssecInvalid,
+                    b"dane-required" => ResultType::DaneRequired,
+                    b"sts-policy-fetch-error" => ResultType::StsPolicyFetchError,
+                    b"sts-policy-invalid" => ResultType::StsPolicyInvalid,
+                    b"sts-webpki-invalid" => ResultType::StsWebpkiInvalid,
+                    _ => match ResultType::from_wire(&text) {
+                        ResultType::Unknown(_) => return None,
+                        known => known,
+                    },
+                });
             }
             1 => detail.sending_mta_ip = cur.opt_ip()?,
             2 => detail.receiving_ip = cur.opt_ip()?,
@@ -495,7 +618,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// `{ "key": value, ... }`, calling `field` with the cursor on each value.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>) -> Option<()> {
+    fn object(
+        &mut self,
+        known: fn(&[u8]) -> Option<(usize, usize)>,
+        mut field: impl FnMut(&mut Self, Option<usize>, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
@@ -503,11 +630,11 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            let (index, key) = self.key(known)?;
             if !self.eat(b':') {
                 return None;
             }
-            field(self, key)?;
+            field(self, index, key)?;
             if self.eat(b',') {
                 continue;
             }
@@ -542,12 +669,39 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A key without escapes (one with escapes goes to the lenient walk), as bytes.
+    #[inline]
+    fn key(&mut self, known: fn(&[u8]) -> Option<(usize, usize)>) -> Option<(Option<usize>, &'a [u8])> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.pos;
+        let bytes: &'a [u8] = self.bytes;
+        let rest = bytes.get(start..)?;
+        if let Some((index, len)) = known(rest) {
+            self.pos = start + len + 1;
+            return Some((Some(index), rest.get(..len)?));
+        }
+        let stop = find_string_stop(self.bytes, start);
+        if self.bytes.get(stop) != Some(&b'"') {
+            return None;
+        }
+        self.pos = stop + 1;
+        Some((None, self.bytes.get(start..stop)?))
+    }
+
     /// A string: borrowed from the input unless it has escapes.
     #[inline]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         if !self.eat(b'"') {
             return None;
         }
+        self.string_body()
+    }
+
+    /// The rest of a string, the cursor just after its opening quote.
+    #[inline]
+    fn string_body(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos;
         let stop = find_string_stop(self.bytes, start);
         match self.bytes.get(stop)? {
@@ -626,11 +780,15 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string or `null`, trimmed; an empty string counts as absent, as in the lenient walk.
+    #[inline]
     fn opt_text(&mut self) -> Option<Option<Cow<'a, str>>> {
-        if self.null() {
-            return Some(None);
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                Some(trimmed(self.string_body()?))
+            }
+            _ => self.null().then_some(None),
         }
-        Some(trimmed(self.string()?))
     }
 
     /// An IP address, or absent; text that is not an address is left to the lenient walk,
@@ -640,6 +798,7 @@ impl<'a> Cursor<'a> {
             None => Some(None),
             Some(text) => ipv4_dotted(&text)
                 .map(IpAddr::V4)
+                .or_else(|| ipv6_groups(text.as_bytes()).map(IpAddr::V6))
                 .or_else(|| parse_ip(&text))
                 .map(Some),
         }
@@ -724,7 +883,67 @@ fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
+/// An IPv6 address written as hexadecimal groups (at most one `::`); anything else (an embedded
+/// IPv4 address, brackets, a prefix) is left to [`parse_ip`]. Where it answers, it agrees with
+/// the standard parser.
+fn ipv6_groups(text: &[u8]) -> Option<Ipv6Addr> {
+    let mut groups = [0u16; 8];
+    let mut count = 0;
+    let mut gap = None;
+    let mut i = 0;
+    if text.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+        if text.len() == 2 {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let (mut value, mut digits) = (0u16, 0);
+        while let Some(d) = text.get(i).and_then(|&c| char::from(c).to_digit(16)) {
+            if digits == 4 {
+                return None;
+            }
+            value = (value << 4) | d as u16;
+            digits += 1;
+            i += 1;
+        }
+        if digits == 0 || count == 8 {
+            return None;
+        }
+        groups[count] = value;
+        count += 1;
+        match text.get(i) {
+            None => break,
+            Some(b':') => i += 1,
+            Some(_) => return None,
+        }
+        if text.get(i) == Some(&b':') {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(count);
+            i += 1;
+            if i == text.len() {
+                break;
+            }
+        }
+    }
+    match gap {
+        None if count == 8 => Some(Ipv6Addr::from(groups)),
+        Some(at) if count <= 7 => {
+            let mut full = [0u16; 8];
+            full[..at].copy_from_slice(&groups[..at]);
+            let tail = count - at;
+            full[8 - tail..].copy_from_slice(&groups[at..count]);
+            Some(Ipv6Addr::from(full))
+        }
+        _ => None,
+    }
+}
+
 /// `text` without surrounding white space; `None` when nothing is left.
+#[inline]
 fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     match text {
         // Most values start and end with a visible ASCII character: nothing to trim.
@@ -848,6 +1067,66 @@ mod tests {
         ] {
             assert_eq!(ipv4_dotted(text), text.parse::<Ipv4Addr>().ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn ipv6_groups_match_the_standard_parser() {
+        for text in [
+            "2001:db8:abcd:0012::1",
+            "2001:db8::",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            ":::",
+            ":1::",
+            "1:",
+            "1::2:",
+            "12345::1",
+            "FFFF:ffff::0000:0",
+            "1:2::3.4.5.6",
+            "g::1",
+            "",
+            ":",
+            "1:::2",
+        ] {
+            if let Some(quick) = ipv6_groups(text.as_bytes()) {
+                assert_eq!(Some(quick), text.parse::<Ipv6Addr>().ok(), "{text}");
+            } else {
+                assert!(text.parse::<Ipv6Addr>().is_err() || text.contains('.'), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn known_keys_match_the_fields() {
+        fn check(fields: &[Field], known: fn(&[u8]) -> Option<(usize, usize)>) {
+            for (i, (name, others)) in fields.iter().enumerate() {
+                assert_eq!(
+                    known(format!("{name}\"").as_bytes()),
+                    Some((i, name.len())),
+                    "{name}"
+                );
+                assert_eq!(known(name.as_bytes()), None, "{name}");
+                assert_eq!(known(format!("{name}x\"").as_bytes()), None, "{name}");
+                for other in *others {
+                    assert_eq!(known(format!("{other}\"").as_bytes()), None, "{other}");
+                }
+            }
+        }
+        check(&TOP, top_key);
+        check(&DATES, date_key);
+        check(&ENTRY, entry_key);
+        check(&POLICY_FIELDS, policy_key);
+        check(&SUMMARY_FIELDS, summary_key);
+        check(&DETAIL, detail_key);
     }
 
     #[test]
