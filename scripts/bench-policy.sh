@@ -215,7 +215,7 @@ if [ "$SKIP_MOAT" != 1 ]; then
   run_moat migrate
   run_moat org create Bench --json
   run_moat domain add "$DOMAIN" --org Bench
-  run_moat policy set "$DOMAIN" --mode enforce --mx "mx.$DOMAIN" --max-age 86400
+  run_moat policy set "$DOMAIN" --mode enforce --mx "mx.$DOMAIN" --max-age 86400 --override-readiness
   "$BIN" serve > "$W/moat/serve.log" 2>&1 &
   MOAT_PID=$!
   PIDS+=("$MOAT_PID")

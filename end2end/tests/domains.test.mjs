@@ -5,7 +5,7 @@
 // organization's member gets 404; the page fits a phone.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { freePort, hydrated, launchBrowser, newPage, startMoat, startNsd } from './helpers.mjs';
+import { freePort, hydrated, launchBrowser, newPage, startMoat, startNsd, startPlainSmtp } from './helpers.mjs';
 
 const ZONE = 'sts.moat.test';
 
@@ -31,6 +31,7 @@ function shopZone(published) {
 }
 
 let nsd;
+let smtp; // mx1.shop.test: an MX that does not offer STARTTLS
 let moat;
 let browser;
 let alice; // the owner's page, shared by the tests below (they run in order)
@@ -38,7 +39,10 @@ let domainUrl;
 
 before(async () => {
   nsd = await startNsd({ 'shop.test': shopZone(false) });
+  smtp = await startPlainSmtp('127.0.0.30', 'mx1.shop.test');
   moat = await startMoat({
+    MOAT_PROBE_PORT: String(smtp.port),
+    MOAT_PROBE_ALLOW_PRIVATE: 'true',
     MOAT_ZONE: ZONE,
     MOAT_RESOLVERS: nsd.addr,
     MOAT_DNS_ADDR: `127.0.0.1:${await freePort()}`,
@@ -51,6 +55,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await moat?.stop();
+  await smtp?.stop();
   await nsd?.stop();
 });
 
@@ -172,6 +177,23 @@ test('an owner adds a domain, publishes the records, checks them and enforces th
 
   await confirm.check();
   await alice.getByRole('button', { name: 'Save policy' }).click();
+  // Not ready for enforce (nothing probed, no TLS reports): refused, naming the failing checks.
+  await assert.doesNotReject(alice.getByText(/not ready for enforce \(.*mx-probes/).waitFor());
+  assert.equal(await alice.locator('#latest-id').innerText(), firstId);
+  const readiness = alice.locator('#readiness');
+  assert.match(await readiness.locator('#readiness-summary').innerText(), /Not ready/);
+  assert.match(await readiness.locator('li[data-code="reports"]').innerText(), /no TLS reports/i);
+  // Probing the MX shows what a sending MTA would see: mx1.shop.test offers no STARTTLS.
+  await readiness.getByRole('button', { name: 'Probe MX hosts now' }).click();
+  const probeRow = readiness.locator('#probes tbody tr', { hasText: 'mx1.shop.test' });
+  await assert.doesNotReject(probeRow.getByText('starttls-not-supported').waitFor());
+  assert.match(await probeRow.innerText(), new RegExp(`127\\.0\\.0\\.30:${smtp.port}`));
+  assert.match(await readiness.locator('li[data-code="mx-probes"]').getAttribute('class'), /check-fail/);
+  assert.match(await readiness.locator('li[data-code="mx-probes"]').innerText(), /mx1\.shop\.test/);
+  assert.deepEqual([...new Set(smtp.seen)].sort(), ['EHLO', 'QUIT'], 'the probe never sends MAIL');
+  // Knowingly overriding the checks saves enforce; the audit log records the override.
+  await alice.getByLabel(/Switch even if the readiness checks fail/).check();
+  await alice.getByRole('button', { name: 'Save policy' }).click();
   await assert.doesNotReject(alice.locator('#policy-saved').getByText('Saved version 2').waitFor());
   const newId = await alice.locator('#policy-saved code').innerText();
   assert.notEqual(newId, firstId);
@@ -198,6 +220,12 @@ test('an owner adds a domain, publishes the records, checks them and enforces th
   assert.equal(shown.policy_id, newId);
   assert.equal(shown.version, 2);
   assert.deepEqual(shown.mx, ['mx1.shop.test']);
+
+  await alice.goto(domainUrl.replace(/\/domains\/shop\.test$/, '/audit'));
+  await hydrated(alice);
+  await assert.doesNotReject(
+    alice.getByText(/shop\.test: switched to enforce although not ready: .*mx-probes/).first().waitFor(),
+  );
 
   // The org page and the list show the domain.
   await alice.goto(domainUrl.replace(/\/shop\.test$/, ''));

@@ -221,3 +221,38 @@ export async function startNsd(zones) {
     },
   };
 }
+
+/**
+ * A plain SMTP server on `host` (any 127/8 address) that does NOT offer STARTTLS, as a
+ * misconfigured MX would: it answers EHLO and QUIT, refuses everything else, and records the
+ * command verbs it saw (`seen`), so a test can check a probe never sent MAIL.
+ */
+export async function startPlainSmtp(host, name = 'mx.test') {
+  const seen = [];
+  const server = createServer((sock) => {
+    sock.on('error', () => {});
+    sock.write(`220 ${name} ESMTP test server\r\n`);
+    let buf = '';
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const verb = line.split(' ')[0].toUpperCase();
+        seen.push(verb);
+        if (verb === 'EHLO') sock.write(`250-${name}\r\n250-PIPELINING\r\n250 8BITMIME\r\n`);
+        else if (verb === 'QUIT') sock.end('221 bye\r\n');
+        else sock.write('502 5.5.1 not here\r\n');
+      }
+    });
+  });
+  await new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, host, ok);
+  });
+  return {
+    port: server.address().port,
+    seen,
+    stop: () => new Promise((ok) => server.close(() => ok())),
+  };
+}

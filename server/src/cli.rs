@@ -63,6 +63,12 @@ enum Command {
     /// An organization's alert settings: webhook, repeat interval, minimum severity.
     #[command(subcommand)]
     Alerts(crate::dashboard_cli::AlertsCommand),
+    /// Probe every address of a domain's live MX hosts now (STARTTLS and certificate).
+    Probe(crate::probe_cli::DomainArgs),
+    /// The testing → enforce checklist of a domain (exit status 3 when not ready).
+    Readiness(crate::probe_cli::DomainArgs),
+    /// Lint a domain's policy against its live MX hosts and their certificates.
+    Lint(crate::probe_cli::DomainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +126,10 @@ enum PolicyCommand {
         /// Seconds senders may cache the policy (at most 31557600).
         #[arg(long, value_name = "SECONDS")]
         max_age: u64,
+        /// Switch to enforce even when the readiness checklist (`moat readiness`) fails; the
+        /// failing checks are written to the audit log.
+        #[arg(long)]
+        override_readiness: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -250,6 +260,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Alerts(cmd) => {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             crate::dashboard_cli::alerts(&svc, cmd).await
+        }
+        Command::Probe(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::probe_cli::probe(&svc, args).await
+        }
+        Command::Readiness(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::probe_cli::readiness(&svc, args).await
+        }
+        Command::Lint(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::probe_cli::lint(&svc, args).await
         }
     }
 }
@@ -546,6 +568,7 @@ async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
             mode,
             mx,
             max_age,
+            override_readiness,
             json,
         } => {
             let scope = domain_scope(svc, &domain, Action::ManageDomains).await?;
@@ -554,6 +577,7 @@ async fn policy(svc: &Services, cmd: PolicyCommand) -> anyhow::Result<()> {
                 mx,
                 max_age,
                 confirm_enforce: true,
+                override_readiness,
             };
             let (d, warnings) = domains::set_policy(svc, &scope, &domain, &input)
                 .await

@@ -38,6 +38,11 @@ pub struct RawConfig {
     master_key: Option<String>,
     webhook_allow_private: Option<String>,
     detect_interval: Option<String>,
+    probe_port: Option<String>,
+    probe_allow_private: Option<String>,
+    probe_ca: Option<String>,
+    probe_interval: Option<String>,
+    readiness_days: Option<String>,
 }
 
 /// A configuration problem, naming the key.
@@ -110,6 +115,21 @@ pub struct Config {
     /// new reports (and of notifications); 0 turns the background detector off (tests drive
     /// it themselves). Default 5.
     pub detect_interval: u64,
+    /// `MOAT_PROBE_PORT`: the SMTP port MX probes connect to. Default 25.
+    pub probe_port: u16,
+    /// `MOAT_PROBE_ALLOW_PRIVATE`: let MX probes connect to loopback, private and other
+    /// non-public addresses (tests, private networks). Off: an MX that resolves there is not
+    /// probed, so a customer's DNS cannot point Moat's probes into the operator's network.
+    pub probe_allow_private: bool,
+    /// `MOAT_PROBE_CA`: a PEM file of extra roots MX probes trust besides the Mozilla roots
+    /// (tests, private CAs). Default none.
+    pub probe_ca: Option<PathBuf>,
+    /// `MOAT_PROBE_INTERVAL`: hours between background MX probes of each serving hosted
+    /// domain; 0 turns them off. Default 24.
+    pub probe_interval: u64,
+    /// `MOAT_READINESS_DAYS`: days of TLS reports the enforce-readiness checklist reads.
+    /// Default 14.
+    pub readiness_days: u32,
 }
 
 /// The ACME settings.
@@ -196,6 +216,11 @@ impl RawConfig {
                 "master_key" => &mut raw.master_key,
                 "webhook_allow_private" => &mut raw.webhook_allow_private,
                 "detect_interval" => &mut raw.detect_interval,
+                "probe_port" => &mut raw.probe_port,
+                "probe_allow_private" => &mut raw.probe_allow_private,
+                "probe_ca" => &mut raw.probe_ca,
+                "probe_interval" => &mut raw.probe_interval,
+                "readiness_days" => &mut raw.readiness_days,
                 // Keys of later releases and test harness variables are not ours to refuse.
                 _ => continue,
             };
@@ -349,21 +374,18 @@ impl RawConfig {
                 "must be 64 hexadecimal characters (32 bytes)",
             ));
         }
-        let webhook_allow_private = match self
-            .webhook_allow_private
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => {
-                return Err(invalid(
-                    "MOAT_WEBHOOK_ALLOW_PRIVATE",
-                    format!("{other:?} is not true or false"),
-                ));
+        fn flag(key: &'static str, value: Option<&str>) -> Result<bool, ConfigError> {
+            match value.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("0" | "false" | "no" | "off") => Ok(false),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some(other) => Err(invalid(key, format!("{other:?} is not true or false"))),
             }
-        };
+        }
+        let webhook_allow_private = flag(
+            "MOAT_WEBHOOK_ALLOW_PRIVATE",
+            self.webhook_allow_private.as_deref(),
+        )?;
+        let probe_allow_private = flag("MOAT_PROBE_ALLOW_PRIVATE", self.probe_allow_private.as_deref())?;
         let detect_interval = match self.detect_interval.as_deref() {
             None => 5,
             Some(v) => v
@@ -378,7 +400,63 @@ impl RawConfig {
                     )
                 })?,
         };
+        fn number<T: std::str::FromStr + PartialOrd>(
+            key: &'static str,
+            value: Option<&str>,
+            default: T,
+            (min, max): (T, T),
+            what: &str,
+        ) -> Result<T, ConfigError> {
+            match value {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<T>()
+                    .ok()
+                    .filter(|n| *n >= min && *n <= max)
+                    .ok_or_else(|| invalid(key, format!("{v:?} is not {what}"))),
+            }
+        }
+        let probe_port = number(
+            "MOAT_PROBE_PORT",
+            self.probe_port.as_deref(),
+            25u16,
+            (1, u16::MAX),
+            "a port from 1 to 65535",
+        )?;
+        let probe_interval = number(
+            "MOAT_PROBE_INTERVAL",
+            self.probe_interval.as_deref(),
+            24u64,
+            (0, 24 * 365),
+            "a number of hours from 0 to 8760",
+        )?;
+        let readiness_days = number(
+            "MOAT_READINESS_DAYS",
+            self.readiness_days.as_deref(),
+            14u32,
+            (1, 366),
+            "a number of days from 1 to 366",
+        )?;
+        let probe_ca = match self.probe_ca {
+            None => None,
+            Some(p) => {
+                let path = PathBuf::from(p.trim());
+                if !path.is_file() {
+                    return Err(invalid(
+                        "MOAT_PROBE_CA",
+                        format!("{} is not a file", path.display()),
+                    ));
+                }
+                Some(path)
+            }
+        };
         Ok(Config {
+            probe_port,
+            probe_allow_private,
+            probe_ca,
+            probe_interval,
+            readiness_days,
             detect_interval,
             webhook_allow_private,
             acme,
@@ -536,6 +614,43 @@ mod tests {
             vars.push((key, value));
             let err = load(&vars).unwrap_err().to_string();
             assert!(err.contains(key), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn probe_settings_have_defaults_and_are_validated() {
+        let c = load(&[]).unwrap();
+        assert_eq!((c.probe_port, c.probe_interval, c.readiness_days), (25, 24, 14));
+        assert!(c.probe_ca.is_none());
+        assert!(
+            !c.probe_allow_private,
+            "probes reach public addresses only by default"
+        );
+        assert!(
+            load(&[("MOAT_PROBE_ALLOW_PRIVATE", "true")])
+                .unwrap()
+                .probe_allow_private
+        );
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let c = load(&[
+            ("MOAT_PROBE_PORT", "2525"),
+            ("MOAT_PROBE_INTERVAL", "0"),
+            ("MOAT_READINESS_DAYS", "30"),
+            ("MOAT_PROBE_CA", ca.path().to_str().unwrap()),
+        ])
+        .unwrap();
+        assert_eq!((c.probe_port, c.probe_interval, c.readiness_days), (2525, 0, 30));
+        assert_eq!(c.probe_ca.as_deref(), Some(ca.path()));
+        for (key, value) in [
+            ("MOAT_PROBE_PORT", "0"),
+            ("MOAT_PROBE_PORT", "smtp"),
+            ("MOAT_PROBE_INTERVAL", "-1"),
+            ("MOAT_READINESS_DAYS", "0"),
+            ("MOAT_PROBE_CA", "/nonexistent/ca.pem"),
+            ("MOAT_PROBE_ALLOW_PRIVATE", "maybe"),
+        ] {
+            let e = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(e.contains(key), "{key}={value}: {e}");
         }
     }
 

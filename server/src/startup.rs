@@ -59,6 +59,14 @@ pub fn services(config: &Config, db: Db) -> anyhow::Result<Services> {
             mail_from: config.mail_from.clone(),
             webhook_allow_private: config.webhook_allow_private,
             hosting: hosting_settings(config),
+            probe: moat_services::probe::ProbeSettings {
+                port: config.probe_port,
+                allow_private: config.probe_allow_private,
+                ca_file: config.probe_ca.clone(),
+                interval_hours: config.probe_interval,
+                readiness_days: config.readiness_days,
+                ..Default::default()
+            },
         },
     ))
 }
@@ -320,6 +328,7 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        let prober = tokio::spawn(mx_probes(services.clone(), shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(services, metrics, shutdown.clone()));
         let token = shutdown.clone();
         axum::serve(
@@ -330,6 +339,7 @@ impl Application {
         .await?;
         shutdown.cancel();
         let _ = housekeeping.await;
+        let _ = prober.await;
         let _ = checker.await;
         if let Some(detector) = detector {
             let _ = detector.await;
@@ -457,6 +467,30 @@ async fn problems(services: Services, every: Duration, shutdown: CancellationTok
     }
 }
 
+/// Background MX probes: every few minutes, the serving hosted domains whose latest probe
+/// is older than `MOAT_PROBE_INTERVAL` hours (off when 0).
+async fn mx_probes(services: Services, shutdown: CancellationToken) {
+    if services.settings.probe.interval_hours == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let run = moat_services::probe::probe_due(&services, moat_services::now(), 20);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = run => match r {
+                Ok(n) if n > 0 => tracing::info!(domains = n, "MX hosts probed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "background MX probes failed: {e}"),
+            }
+        }
+    }
+}
+
 /// Periodic clean-up: expired sessions, old throttling records, metrics upkeep.
 async fn housekeeping(services: Services, metrics: Metrics, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -473,6 +507,10 @@ async fn housekeeping(services: Services, metrics: Metrics, shutdown: Cancellati
         let window = moat_services::accounts::THROTTLE_WINDOW_SECS;
         if let Err(e) = moat_store::throttle::purge(&services.db, now - window).await {
             tracing::warn!(error = %e, "throttle clean-up failed: {e}");
+        }
+        let keep = moat_store::probes::RETENTION_SECS;
+        if let Err(e) = moat_store::probes::purge(&services.db, now - keep).await {
+            tracing::warn!(error = %e, "MX probe history clean-up failed: {e}");
         }
     }
 }

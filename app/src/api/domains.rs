@@ -107,7 +107,8 @@ pub async fn check_domain(org: i64, name: String) -> Result<DomainView, AppError
 }
 
 /// Saves a new policy version. Switching to enforce needs `confirm_enforce`: in enforce
-/// mode senders refuse delivery to MX hosts the patterns do not cover.
+/// mode senders refuse delivery to MX hosts the patterns do not cover; and, while a readiness
+/// check fails, `override_readiness` (written to the audit log).
 #[server(prefix = "/api", endpoint = "domains/set_policy")]
 pub async fn set_policy(
     org: i64,
@@ -116,6 +117,7 @@ pub async fn set_policy(
     mx: String,
     max_age: String,
     confirm_enforce: Option<String>,
+    override_readiness: Option<String>,
 ) -> Result<PolicySaved, AppError> {
     use moat_domain::{Action, views::OrgId};
     use moat_services::{Error, domains, tenancy};
@@ -132,6 +134,7 @@ pub async fn set_policy(
         mx: mx.lines().map(str::to_owned).collect(),
         max_age,
         confirm_enforce: confirm_enforce.is_some(),
+        override_readiness: override_readiness.is_some(),
     };
     let (domain, warnings) = domains::set_policy(&ctx.svc, &scope, &name, &input).await?;
     Ok(PolicySaved { domain, warnings })

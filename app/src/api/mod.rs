@@ -13,5 +13,6 @@ pub mod domains;
 pub mod invites;
 pub mod orgs;
 pub mod problems;
+pub mod readiness;
 pub mod reports;
 pub mod session;

@@ -9,6 +9,7 @@ use crate::{
         domain::{CopyButton, StateBadge, human_duration},
         form::{FormAlert, last_error},
         format_time,
+        readiness::Readiness,
     },
     error::AppError,
 };
@@ -122,6 +123,10 @@ fn DomainBody(
         <StateNote domain=d.clone() />
         {view! { <Setup org=org_id domain=d.clone() snippet=detail.zone_snippet.clone() can_manage action=actions.check /> }.into_any()}
         {hosted.then(|| view! { <PolicyCard org=org_id domain=d.clone() can_manage mx actions /> }.into_any())}
+        {hosted.then(|| {
+            let saved = Signal::derive(move || actions.save.version().get());
+            view! { <Readiness org=org_id name=d.name.clone() can_manage saved /> }.into_any()
+        })}
         {page.certificate.map(|cert| view! { <Certificate cert /> }.into_any())}
         {hosted.then(|| view! { <History history=detail.history.clone() /> }.into_any())}
         {can_manage.then(|| view! { <Removal org=org_id domain=d.clone() longest=detail.longest_max_age actions /> }.into_any())}
@@ -468,6 +473,13 @@ fn PolicyEditor(
                         </span>
                     </label>
                     <p class="field-error" role="alert">{field_error("confirm_enforce")}</p>
+                    <label class="check">
+                        <input type="checkbox" name="override_readiness" value="on" />
+                        <span>
+                            <strong>"Switch even if the readiness checks fail."</strong>
+                            <span class="hint">"Only when you know why they fail (see “Ready for enforce?” below); the override is written to the audit log."</span>
+                        </span>
+                    </label>
                 </div>
             })}
             <div class="field" class:invalid=move || field_error("mx")().is_some()>

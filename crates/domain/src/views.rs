@@ -642,3 +642,45 @@ pub struct NotificationSettings {
     /// Whether the viewer may change the organization's settings.
     pub can_manage: bool,
 }
+
+/// One probe of one MX address, as the domain page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxProbeView {
+    /// The MX host name.
+    pub mx_host: String,
+    /// The address probed.
+    pub addr: String,
+    /// The port probed (25 in production).
+    pub port: u16,
+    /// Unix seconds.
+    pub probed_at: i64,
+    /// How long the probe took.
+    pub duration_ms: i64,
+    /// `ok`, `unreachable`, or the RFC 8460 result type a sending MTA would report.
+    pub verdict: String,
+    /// Why, in words.
+    pub detail: String,
+    /// Whether the server offered STARTTLS.
+    pub starttls_offered: bool,
+    /// `TLSv1.3`, when TLS was negotiated.
+    pub tls_version: Option<String>,
+    /// The cipher suite, when TLS was negotiated.
+    pub cipher: Option<String>,
+    /// The names on the server's certificate.
+    pub cert_names: Vec<String>,
+    /// When the server's certificate expires (Unix seconds).
+    pub not_after: Option<i64>,
+}
+
+/// The testing → enforce checklist of a domain, with the MX probes and the policy lint behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessView {
+    /// The checklist.
+    pub readiness: crate::mta_sts::Readiness,
+    /// The latest probe of every MX address.
+    pub probes: Vec<MxProbeView>,
+    /// The policy against the live MX hosts and their certificates.
+    pub lint: Vec<crate::mta_sts::LintFinding>,
+    /// Days of TLS reports the `reports` check looks at.
+    pub window_days: u32,
+}

@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
             mail_from: "Moat <moat@bench.test>".into(),
             hosting: HostingSettings::for_zone("sts.moat.test"),
             webhook_allow_private: false,
+            probe: Default::default(),
         },
     );
 

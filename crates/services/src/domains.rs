@@ -419,6 +419,10 @@ pub struct PolicyInput {
     /// the patterns do not cover). Required by the UI; the CLI passes `true`, as scripts
     /// do what they are told.
     pub confirm_enforce: bool,
+    /// Switch to enforce even though the readiness checklist ([`crate::probe::readiness`])
+    /// is not all green; the failing checks are written to the audit log
+    /// (`policy.enforce_override`).
+    pub override_readiness: bool,
 }
 
 fn validate(input: &PolicyInput) -> Result<Policy> {
@@ -556,16 +560,52 @@ pub async fn set_policy(
         ));
     }
     let policy = validate(input)?;
-    if policy.mode() == Mode::Enforce && !input.confirm_enforce {
+    let mut overridden = None;
+    if policy.mode() == Mode::Enforce {
         let current = store::policies(&svc.db, row.id).await?;
         if current.first().is_none_or(|p| p.mode() != Mode::Enforce) {
-            return Err(Error::invalid(
-                "confirm_enforce",
-                "confirm that senders will refuse delivery to MX hosts the patterns do not cover",
-            ));
+            if !input.confirm_enforce {
+                return Err(Error::invalid(
+                    "confirm_enforce",
+                    "confirm that senders will refuse delivery to MX hosts the patterns do not cover",
+                ));
+            }
+            // The readiness gate, against the patterns about to be enforced.
+            let (view, _) = load_view(svc, &row).await?;
+            let readiness = crate::probe::readiness_for(svc, scope, &view, policy.mx()).await?;
+            if !readiness.ready {
+                let failing = readiness
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{}: {}", c.code, c.detail))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                if !input.override_readiness {
+                    return Err(Error::invalid(
+                        "mode",
+                        format!(
+                            "not ready for enforce ({failing}) — fix these, or override the readiness checks"
+                        ),
+                    ));
+                }
+                overridden = Some(failing);
+            }
         }
     }
     save_version(svc, scope, &row, &policy, "policy.changed").await?;
+    if let Some(failing) = overridden {
+        scope
+            .audit(
+                svc,
+                "policy.enforce_override",
+                &format!(
+                    "{}: switched to enforce although not ready: {failing}",
+                    moat_domain::hosting::to_unicode(&row.name)
+                ),
+            )
+            .await?;
+    }
     if row.removal_requested_at.is_some() && policy.mode() != Mode::None {
         store::set_removal(&svc.db, row.id, None).await?;
     }

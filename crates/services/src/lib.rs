@@ -12,6 +12,7 @@ pub mod intake;
 pub mod invites;
 pub mod mail;
 pub mod notify;
+pub mod probe;
 pub mod tenancy;
 mod tokens;
 
@@ -31,6 +32,8 @@ pub struct Settings {
     pub hosting: HostingSettings,
     /// Webhooks may reach loopback/private addresses and plain http:// URLs.
     pub webhook_allow_private: bool,
+    /// MX probes and the enforce-readiness checklist.
+    pub probe: probe::ProbeSettings,
 }
 
 /// The hosting part of the configuration.

@@ -62,6 +62,12 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     ring::hmac::verify(&key, &msg, &sig).is_ok()
 }
 
+/// Whether `ip` is a public unicast address (see [`private`]): webhooks and MX probes go only
+/// to those unless the operator allows otherwise.
+pub fn is_public(ip: IpAddr) -> bool {
+    !private(ip)
+}
+
 /// Whether a webhook must not go to `ip`: loopback, private, link-local, shared (CGNAT),
 /// benchmarking, documentation, multicast and reserved ranges, and IPv6 forms that embed an
 /// IPv4 address the network may route inside (mapped, compatible, NAT64, 6to4, Teredo).

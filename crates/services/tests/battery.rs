@@ -119,6 +119,7 @@ impl Harness {
                 mail_from: "Moat <moat@example.test>".into(),
                 hosting: moat_services::HostingSettings::for_zone("sts.moat.test"),
                 webhook_allow_private: true,
+                probe: Default::default(),
             },
         );
         Self { svc, outbox }

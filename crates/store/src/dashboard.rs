@@ -150,6 +150,23 @@ pub async fn failures_by_mx(
         .collect())
 }
 
+/// Failed sessions per result type and receiving MX hostname (for the enforce-readiness
+/// checklist), most sessions first.
+pub async fn failures_by_type_and_mx(
+    db: &Db,
+    s: &Slice<'_>,
+    limit: i64,
+) -> Result<Vec<(Option<String>, Option<String>, i64)>> {
+    Ok(grouped(db, s, "f.result_type, f.receiving_mx_hostname", limit)
+        .await?
+        .into_iter()
+        .map(|(mut k, n)| {
+            let mx = k.pop().flatten();
+            (k.pop().flatten(), mx, n)
+        })
+        .collect())
+}
+
 /// One failure detail with the report it came in, for exports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureExportRow {

@@ -256,6 +256,7 @@ async fn operators_script_organizations_and_users(backend: Backend) {
             mail_from: "m@x.test".into(),
             hosting: moat_services::HostingSettings::for_zone("sts.moat.test"),
             webhook_allow_private: true,
+            probe: Default::default(),
         },
     );
     let signed_in = moat_services::accounts::sign_in(

@@ -449,6 +449,7 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
         mx: vec!["mx1.customer.test".into(), "*.backup.customer.test".into()],
         max_age: 604_800,
         confirm_enforce: true,
+        override_readiness: true,
     };
     // Switching to enforce needs the user's confirmation.
     let unconfirmed = domains::PolicyInput {
@@ -536,6 +537,7 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
             mx: mx.into_iter().map(String::from).collect(),
             max_age,
             confirm_enforce: true,
+            override_readiness: true,
         };
         match domains::set_policy(svc, &scope, CUSTOMER, &input).await {
             Err(moat_services::Error::Invalid { field: f, .. }) => assert_eq!(f, field, "{mode} {max_age}"),
@@ -654,6 +656,7 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
             mx: vec!["mx.reports-only.test".into()],
             max_age: 86400,
             confirm_enforce: true,
+            override_readiness: true,
         },
     )
     .await
@@ -681,6 +684,7 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
         mx: vec!["mx1.customer.test".into()],
         max_age: 86_400,
         confirm_enforce: true,
+        override_readiness: true,
     };
     let (d, _) = domains::set_policy(svc, &scope, CUSTOMER, &input).await.unwrap();
     let want = format!("v=STSv1; id={};", d.policy.unwrap().policy_id);

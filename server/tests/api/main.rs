@@ -7,5 +7,6 @@ mod helpers;
 mod hosting;
 mod http;
 mod intake;
+mod probes;
 mod problems;
 mod tenancy;

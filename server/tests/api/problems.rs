@@ -188,6 +188,7 @@ async fn rules_fire_escalate_and_resolve(backend: Backend) {
             mx: vec!["*.shop.test".into()],
             max_age: 86_400,
             confirm_enforce: false,
+            override_readiness: true,
         },
     )
     .await
@@ -355,6 +356,7 @@ async fn rules_fire_escalate_and_resolve(backend: Backend) {
             mx: vec!["*.shop.test".into()],
             max_age: 86_400,
             confirm_enforce: true,
+            override_readiness: true,
         },
     )
     .await
