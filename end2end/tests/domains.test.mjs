@@ -221,11 +221,25 @@ test('an owner adds a domain, publishes the records, checks them and enforces th
   assert.equal(shown.version, 2);
   assert.deepEqual(shown.mx, ['mx1.shop.test']);
 
+  // MX changes: nothing to change while the policy fits the live MX; planning a move to
+  // Microsoft 365 lists the safe steps, the first of them not done.
+  const plan = alice.locator('#mx-plan');
+  await assert.doesNotReject(plan.locator('#no-plan').waitFor());
+  await plan.getByLabel('Plan a move to other MX hosts').fill('*.mail.protection.outlook.com');
+  await plan.getByRole('button', { name: 'Plan the change' }).click();
+  await assert.doesNotReject(plan.locator('#plan-steps li').first().waitFor());
+  const steps = await plan.locator('#plan-steps li').allInnerTexts();
+  assert.match(steps[0], /○ Add \*\.mail\.protection\.outlook\.com to the policy/);
+  assert.ok(steps.some((t) => /Remove mx1\.shop\.test/.test(t)), steps.join('\n'));
+  await plan.getByRole('button', { name: 'Dismiss the plan' }).click();
+  await assert.doesNotReject(plan.locator('#no-plan').waitFor());
+
   await alice.goto(domainUrl.replace(/\/domains\/shop\.test$/, '/audit'));
   await hydrated(alice);
   await assert.doesNotReject(
     alice.getByText(/shop\.test: switched to enforce although not ready: .*mx-probes/).first().waitFor(),
   );
+  assert.ok(await alice.locator('td code', { hasText: 'mx_plan.proposed' }).first().isVisible());
 
   // The org page and the list show the domain.
   await alice.goto(domainUrl.replace(/\/shop\.test$/, ''));

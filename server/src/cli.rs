@@ -69,6 +69,9 @@ enum Command {
     Readiness(crate::probe_cli::DomainArgs),
     /// Lint a domain's policy against its live MX hosts and their certificates.
     Lint(crate::probe_cli::DomainArgs),
+    /// A domain's MX change plan (the safe order of steps when its MX hosts change): show
+    /// it, plan a change to new patterns (--propose), or drop it (--dismiss).
+    MxPlan(crate::plan_cli::MxPlanArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +275,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lint(args) => {
             let svc = startup::services(&config, startup::open_db(&config).await?)?;
             crate::probe_cli::lint(&svc, args).await
+        }
+        Command::MxPlan(args) => {
+            let svc = startup::services(&config, startup::open_db(&config).await?)?;
+            crate::plan_cli::mx_plan(&svc, args).await
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dashboard_cli;
 pub mod http;
 pub mod metrics;
+pub mod plan_cli;
 pub mod probe_cli;
 pub mod reports_cli;
 pub mod startup;

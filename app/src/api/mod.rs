@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod domains;
 pub mod invites;
 pub mod orgs;
+pub mod plans;
 pub mod problems;
 pub mod readiness;
 pub mod reports;

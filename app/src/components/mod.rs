@@ -5,6 +5,7 @@ pub mod domain;
 pub mod form;
 pub mod header;
 pub mod notifications;
+pub mod plan;
 pub mod problems;
 pub mod readiness;
 

@@ -9,6 +9,7 @@ use crate::{
         domain::{CopyButton, StateBadge, human_duration},
         form::{FormAlert, last_error},
         format_time,
+        plan::MxPlan,
         readiness::Readiness,
     },
     error::AppError,
@@ -125,7 +126,10 @@ fn DomainBody(
         {hosted.then(|| view! { <PolicyCard org=org_id domain=d.clone() can_manage mx actions /> }.into_any())}
         {hosted.then(|| {
             let saved = Signal::derive(move || actions.save.version().get());
-            view! { <Readiness org=org_id name=d.name.clone() can_manage saved /> }.into_any()
+            view! {
+                <Readiness org=org_id name=d.name.clone() can_manage saved />
+                <MxPlan org=org_id name=d.name.clone() can_manage saved />
+            }.into_any()
         })}
         {page.certificate.map(|cert| view! { <Certificate cert /> }.into_any())}
         {hosted.then(|| view! { <History history=detail.history.clone() /> }.into_any())}

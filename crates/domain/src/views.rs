@@ -684,3 +684,19 @@ pub struct ReadinessView {
     /// Days of TLS reports the `reports` check looks at.
     pub window_days: u32,
 }
+
+/// A domain's MX change plan as the pages and the CLI show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxPlanView {
+    /// The current plan; `None` when nothing is being changed.
+    pub plan: Option<crate::mta_sts::MxChangePlan>,
+    /// The live MX hosts now, by preference.
+    pub live_mx: Vec<String>,
+    /// The `mx` patterns of the current policy.
+    pub patterns: Vec<String>,
+    /// The longest `max_age` (seconds) of any policy version served: how long a sender may
+    /// keep a cached policy.
+    pub longest_max_age: u32,
+    /// When the plan (or the live MX snapshot) was last stored, unix seconds.
+    pub updated_at: i64,
+}

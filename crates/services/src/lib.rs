@@ -12,6 +12,7 @@ pub mod intake;
 pub mod invites;
 pub mod mail;
 pub mod notify;
+pub mod plans;
 pub mod probe;
 pub mod tenancy;
 mod tokens;

@@ -164,15 +164,31 @@ async fn find(svc: &Services, scope: &OrgScope, name: &str) -> Result<DomainView
 }
 
 /// The live MX hosts (null MX and empty names dropped), and a note when there are none.
-async fn live_mx(svc: &Services, domain: &str) -> (Vec<String>, Option<String>) {
+pub(crate) async fn live_mx(svc: &Services, domain: &str) -> (Vec<String>, Option<String>) {
+    let (live, note, _) = live_mx_checked(svc, domain).await;
+    (live, note)
+}
+
+/// [`live_mx`], and whether the lookup failed (as opposed to finding no MX): callers that
+/// compare MX sets over time must not mistake a failed lookup for MX hosts gone.
+pub(crate) async fn live_mx_checked(svc: &Services, domain: &str) -> (Vec<String>, Option<String>, bool) {
+    let (live, note) = live_mx_answer(svc, domain).await;
+    let failed = matches!(note, Some((_, true)));
+    (live, note.map(|(n, _)| n), failed)
+}
+
+async fn live_mx_answer(svc: &Services, domain: &str) -> (Vec<String>, Option<(String, bool)>) {
     match svc.dns.mx(domain).await {
         Answer::Found(mx) => {
             let live: Vec<String> = mx.into_iter().filter(|h| !h.is_empty()).collect();
             if live.is_empty() {
                 (
                     live,
-                    Some(format!(
-                        "{domain} publishes a null MX (RFC 7505): it accepts no mail, nothing to probe"
+                    Some((
+                        format!(
+                            "{domain} publishes a null MX (RFC 7505): it accepts no mail, nothing to probe"
+                        ),
+                        false,
                     )),
                 )
             } else {
@@ -181,9 +197,12 @@ async fn live_mx(svc: &Services, domain: &str) -> (Vec<String>, Option<String>) 
         }
         Answer::Nothing => (
             Vec::new(),
-            Some(format!("{domain} has no MX records: nothing to probe")),
+            Some((format!("{domain} has no MX records: nothing to probe"), false)),
         ),
-        Answer::Failed(e) => (Vec::new(), Some(format!("the MX lookup of {domain} failed: {e}"))),
+        Answer::Failed(e) => (
+            Vec::new(),
+            Some((format!("the MX lookup of {domain} failed: {e}"), true)),
+        ),
     }
 }
 
@@ -531,6 +550,15 @@ pub async fn probe_due(svc: &Services, now: i64, batch: i64) -> Result<usize> {
         match result {
             Ok(_) => n += 1,
             Err(e) => tracing::warn!(domain = %name, error = %e, "background MX probe failed: {e}"),
+        }
+        // The MX change planner looks at the live MX set at the same pace.
+        let planned = async {
+            let scope = authorize(svc, &Actor::Operator, org, Action::Read).await?;
+            crate::plans::mx_plan(svc, &scope, &name, now).await
+        }
+        .await;
+        if let Err(e) = planned {
+            tracing::warn!(domain = %name, error = %e, "background MX change plan refresh failed: {e}");
         }
     }
     Ok(n)

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod domains;
 pub mod invites;
 pub mod orgs;
+pub mod plans;
 pub mod probes;
 pub mod problems;
 pub mod reports;

@@ -7,6 +7,7 @@ mod helpers;
 mod hosting;
 mod http;
 mod intake;
+mod plans;
 mod probes;
 mod problems;
 mod tenancy;
