@@ -120,6 +120,28 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(e.into()))
 }
 
+/// SMTP sessions open at once in this process, over all domains and callers (the daily
+/// sweep, "probe now" buttons, the CLI): the global cap on what Moat asks of others' MX hosts.
+pub const GLOBAL_PROBES: usize = 32;
+static PROBE_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(GLOBAL_PROBES);
+
+/// Probes `targets`, at most `per_domain` at once and never more than [`GLOBAL_PROBES`] in the
+/// process; results in the order of `targets`.
+async fn probe_targets(targets: Vec<(String, IpAddr)>, opts: &ProbeOptions, per_domain: usize) -> Vec<Probe> {
+    use futures::StreamExt as _;
+    let mut probes: Vec<(usize, Probe)> = futures::stream::iter(targets.into_iter().enumerate())
+        .map(|(index, (host, addr))| async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _slot = PROBE_SLOTS.acquire().await.ok();
+            (index, moat_probe::probe(&host, addr, opts).await)
+        })
+        .buffer_unordered(per_domain)
+        .collect()
+        .await;
+    probes.sort_by_key(|(index, _)| *index);
+    probes.into_iter().map(|(_, probe)| probe).collect()
+}
+
 /// The name Moat says EHLO with: the host of its public URL.
 fn helo_name(svc: &Services) -> String {
     url::Url::parse(&svc.settings.public_url)
@@ -242,7 +264,7 @@ pub async fn probe_domain(svc: &Services, scope: &OrgScope, name: &str) -> Resul
     let probes = if targets.is_empty() {
         Vec::new()
     } else {
-        moat_probe::probe_all(targets, &opts, svc.settings.probe.concurrency.max(1)).await
+        probe_targets(targets, &opts, svc.settings.probe.concurrency.max(1)).await
     };
     let rows = probes.iter().map(new_probe).collect::<Result<Vec<_>>>()?;
     store::insert_many(&svc.db, scope.org_id(), domain.id, &rows).await?;
