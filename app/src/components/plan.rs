@@ -84,6 +84,7 @@ fn PlanBody(
         v.live_mx.join(", ")
     };
     let head = view! {
+        {v.lookup_error.map(|e| view! { <p class="alert" id="plan-lookup-error">{format!("{e}: the plan is brought up to date once the lookup answers.")}</p> })}
         <p class="small">"Live MX: " <code>{live}</code> " · policy patterns: " <code>{v.patterns.join(", ")}</code></p>
     };
     let body = match v.plan.filter(|p| !p.steps.is_empty()) {

@@ -699,4 +699,7 @@ pub struct MxPlanView {
     pub longest_max_age: u32,
     /// When the plan (or the live MX snapshot) was last stored, unix seconds.
     pub updated_at: i64,
+    /// Why the live MX hosts could not be looked up just now (the plan shown is then the
+    /// stored one, not brought up to date).
+    pub lookup_error: Option<String>,
 }

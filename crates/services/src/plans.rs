@@ -29,6 +29,8 @@ struct Situation {
     patterns: Option<Vec<MxPattern>>,
     longest: u32,
     live: Vec<String>,
+    /// Why the MX lookup failed, when it did (then `live` is empty and means nothing).
+    lookup_failed: Option<String>,
     row: Option<PlanRow>,
 }
 
@@ -58,6 +60,7 @@ impl Situation {
                 .collect(),
             longest_max_age: self.longest,
             updated_at,
+            lookup_error: self.lookup_failed.clone(),
         }
     }
 }
@@ -72,13 +75,8 @@ async fn situation(svc: &Services, scope: &OrgScope, name: &str) -> Result<Situa
         ));
     }
     let (live, note, failed) = probe::live_mx_checked(svc, &domain.name).await;
-    if failed {
-        // A failed lookup is not "every MX host is gone": plan nothing on it.
-        return Err(Error::Unavailable(anyhow::anyhow!(
-            "{}",
-            note.unwrap_or_else(|| "the MX lookup failed".to_owned())
-        )));
-    }
+    // A failed lookup is not "every MX host is gone": nothing is planned on it.
+    let lookup_failed = failed.then(|| note.unwrap_or_else(|| "the MX lookup failed".to_owned()));
     let patterns = domain
         .policy
         .as_ref()
@@ -90,6 +88,7 @@ async fn situation(svc: &Services, scope: &OrgScope, name: &str) -> Result<Situa
         patterns,
         longest: u32::try_from(detail.longest_max_age.max(0)).unwrap_or(u32::MAX),
         live,
+        lookup_failed,
         row: store::get(&svc.db, scope.org_id(), domain.id).await?,
     })
 }
@@ -124,6 +123,11 @@ pub async fn mx_plan(svc: &Services, scope: &OrgScope, name: &str, now: i64) -> 
         return Err(Error::Forbidden);
     }
     let s = situation(svc, scope, name).await?;
+    if s.lookup_failed.is_some() {
+        // Show the plan as stored, unchanged, with the reason it is not brought up to date.
+        let updated_at = s.row.as_ref().map_or(now, |r| r.updated_at);
+        return Ok(s.view(s.stored_plan(), updated_at));
+    }
     let plan = match &s.patterns {
         None => None,
         Some(patterns) => match s.stored_plan() {
@@ -163,6 +167,9 @@ pub async fn propose(
         return Err(Error::invalid("mx", "give at least one mx pattern"));
     }
     let s = situation(svc, scope, name).await?;
+    if let Some(why) = &s.lookup_failed {
+        return Err(Error::invalid("mx", format!("{why}; try again once it answers")));
+    }
     let Some(patterns) = &s.patterns else {
         return Err(Error::invalid(
             "mx",

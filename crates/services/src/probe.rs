@@ -13,8 +13,8 @@ use moat_domain::{
     Action,
     hosting::{DomainKind, DomainState, RecordStatus},
     mta_sts::{
-        LintFinding, MxCertNames, MxPattern, MxProbeSummary, Readiness, ReadinessInput, ReportFailureSummary,
-        evaluate_readiness, lint_policy,
+        LintFinding, MxCertNames, MxPattern, MxProbeSummary, Readiness, ReadinessCode, ReadinessInput,
+        ReportFailureSummary, evaluate_readiness, lint_policy,
     },
     views::{DomainView, MxProbeView, ReadinessView},
 };
@@ -437,13 +437,41 @@ fn summary(p: &MxProbeView) -> MxProbeSummary {
     }
 }
 
-/// The readiness evidence for `domain` with the policy patterns `patterns`.
+/// The checklist for `domain` with the policy patterns `patterns`. When the MX lookup failed,
+/// the checks that need the live MX hosts say so instead of "no live MX hosts" (they fail
+/// either way: without the MX hosts nothing can be shown safe).
+async fn assess(
+    svc: &Services,
+    scope: &OrgScope,
+    domain: &DomainView,
+    patterns: Vec<MxPattern>,
+) -> Result<Readiness> {
+    let (input, lookup_failed) = readiness_input(svc, scope, domain, patterns).await?;
+    let mut readiness = evaluate_readiness(&input);
+    if let Some(why) = lookup_failed {
+        for check in readiness
+            .checks
+            .iter_mut()
+            .filter(|c| matches!(c.code, ReadinessCode::MxProbes | ReadinessCode::Coverage))
+        {
+            check.passed = false;
+            check.detail = format!("{why}: the live MX hosts are unknown right now");
+            check.fix =
+                Some("Check that the domain's DNS answers for its MX records, then look again.".into());
+        }
+        readiness.ready = false;
+    }
+    Ok(readiness)
+}
+
+/// The readiness evidence for `domain` with the policy patterns `patterns`, and why the MX
+/// lookup failed, if it did.
 async fn readiness_input(
     svc: &Services,
     scope: &OrgScope,
     domain: &DomainView,
     patterns: Vec<MxPattern>,
-) -> Result<ReadinessInput> {
+) -> Result<(ReadinessInput, Option<String>)> {
     let t = now();
     let (records_ok, records_detail) = records_state(domain);
     let (certificate_ok, certificate_detail) = certificate_state(svc, scope, domain, t).await?;
@@ -452,7 +480,8 @@ async fn readiness_input(
         .iter()
         .map(|r| summary(&view(r)))
         .collect();
-    let (live_mx, _) = live_mx(svc, &domain.name).await;
+    let (live_mx, note, failed) = live_mx_checked(svc, &domain.name).await;
+    let lookup_failed = if failed { note } else { None };
     let days = svc.settings.probe.readiness_days.max(1);
     let today = t - t.rem_euclid(DAY);
     let slice = Slice {
@@ -473,7 +502,7 @@ async fn readiness_input(
             sessions: u64::try_from(sessions).unwrap_or(0),
         })
         .collect();
-    Ok(ReadinessInput {
+    let input = ReadinessInput {
         records_ok,
         records_detail,
         certificate_ok,
@@ -485,16 +514,15 @@ async fn readiness_input(
         report_failures,
         reports_in_window: u64::try_from(reports).unwrap_or(0),
         now: t,
-    })
+    };
+    Ok((input, lookup_failed))
 }
 
 /// The testing → enforce checklist of the domain, against its current policy's patterns.
 pub async fn readiness(svc: &Services, scope: &OrgScope, name: &str) -> Result<Readiness> {
     let domain = find(svc, scope, name).await?;
     let patterns = domain.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default();
-    Ok(evaluate_readiness(
-        &readiness_input(svc, scope, &domain, patterns).await?,
-    ))
+    assess(svc, scope, &domain, patterns).await
 }
 
 /// The checklist with the latest probes and the policy lint behind it (the domain page's
@@ -516,9 +544,7 @@ pub(crate) async fn readiness_for(
     domain: &DomainView,
     patterns: &[MxPattern],
 ) -> Result<Readiness> {
-    Ok(evaluate_readiness(
-        &readiness_input(svc, scope, domain, patterns.to_vec()).await?,
-    ))
+    assess(svc, scope, domain, patterns.to_vec()).await
 }
 
 /// The policy linter: the current patterns against the live MX hosts and the certificate

@@ -353,6 +353,35 @@ async fn an_mx_move_is_planned_and_tracked(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(row.live_mx_json, format!("[\"{MX2}\"]"), "untouched");
+
+    // The customer's DNS does not answer: the stored plan is shown as it was, with the
+    // reason; planning is refused; readiness says the MX hosts are unknown.
+    plans::propose(svc, &scope, D, &v(&[outlook]), later)
+        .await
+        .unwrap();
+    let mut dark = svc.clone();
+    dark.dns = moat_services::dns::Dns::new(&["127.0.0.1:9".parse().unwrap()]);
+    let view = plans::mx_plan(&dark, &scope, D, later).await.unwrap();
+    assert!(view.lookup_error.is_some(), "{view:?}");
+    assert!(view.plan.is_some(), "the stored plan is still shown");
+    let row_after = moat_store::plans::get(&svc.db, scope.org_id(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row_after.live_mx_json, row.live_mx_json,
+        "nothing stored on a failed lookup"
+    );
+    let err = plans::propose(&dark, &scope, D, &v(&[MX2]), later)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("try again once it answers"), "{err}");
+    let r = moat_services::probe::readiness(&dark, &scope, D).await.unwrap();
+    let mx = r.check(moat_domain::mta_sts::ReadinessCode::MxProbes).unwrap();
+    assert!(
+        !mx.passed && mx.detail.contains("live MX hosts are unknown"),
+        "{mx:?}"
+    );
 }
 
 async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
