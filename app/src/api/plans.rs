@@ -21,12 +21,7 @@ pub async fn propose_mx_plan(org: i64, name: String, mx: String) -> Result<MxPla
     use moat_services::{plans, tenancy};
     let ctx = super::ctx::ctx().await?;
     let scope = tenancy::authorize(&ctx.svc, &ctx.actor().await?, OrgId(org), Action::ManageDomains).await?;
-    let desired: Vec<String> = mx
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let desired: Vec<String> = mx.lines().map(str::to_owned).collect();
     Ok(plans::propose(&ctx.svc, &scope, &name, &desired, moat_services::now()).await?)
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod intake;
 pub mod invites;
 pub mod mail;
+pub mod net;
 pub mod notify;
 pub mod plans;
 pub mod probe;

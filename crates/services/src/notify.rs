@@ -6,7 +6,7 @@
 //! Webhook requests are `POST` with a JSON body and
 //! `X-Moat-Signature: sha256=<hex HMAC-SHA256(secret, "<X-Moat-Timestamp>.<body>")>`.
 
-use crate::{Error, Result, Services, detect::view, mail::OutgoingMail, tenancy::OrgScope};
+use crate::{Error, Result, Services, detect::view, mail::OutgoingMail, net::is_public, tenancy::OrgScope};
 use moat_domain::{
     Action,
     calendar::format_utc,
@@ -62,54 +62,6 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     ring::hmac::verify(&key, &msg, &sig).is_ok()
 }
 
-/// Whether `ip` is a public unicast address (see [`private`]): webhooks and MX probes go only
-/// to those unless the operator allows otherwise.
-pub fn is_public(ip: IpAddr) -> bool {
-    !private(ip)
-}
-
-/// Whether a webhook must not go to `ip`: loopback, private, link-local, shared (CGNAT),
-/// benchmarking, documentation, multicast and reserved ranges, and IPv6 forms that embed an
-/// IPv4 address the network may route inside (mapped, compatible, NAT64, 6to4, Teredo).
-fn private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            a == 0
-                || v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a >= 240
-                || (a == 100 && (b & 0xc0) == 64)
-                || (a == 192 && b == 0 && (c == 0 || c == 2))
-                || (a == 198 && (b & 0xfe) == 18)
-                || (a == 198 && b == 51 && c == 100)
-                || (a == 203 && b == 0 && c == 113)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] & 0xffc0) == 0xfec0
-                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48).
-                || (s[0] == 0x64 && s[1] == 0xff9b)
-                // 6to4, Teredo, documentation, discard-only.
-                || s[0] == 0x2002
-                || (s[0] == 0x2001 && s[1] == 0)
-                || (s[0] == 0x2001 && s[1] == 0xdb8)
-                || (s[0] == 0x100 && s[1..4] == [0, 0, 0])
-                // IPv4-mapped and IPv4-compatible (::a.b.c.d).
-                || v6.to_ipv4_mapped().is_some()
-                || s[..6] == [0; 6]
-        }
-    }
-}
-
 /// Checks a webhook URL as the organization enters it.
 pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<url::Url> {
     let parsed =
@@ -124,7 +76,7 @@ pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<url::Url> {
     };
     if !allow_private
         && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
-        && private(ip)
+        && !is_public(ip)
     {
         return Err(Error::invalid(
             "webhook_url",
@@ -159,7 +111,7 @@ async fn deliver(
         .await
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .collect();
-    let Some(addr) = addrs.iter().copied().find(|a| allow_private || !private(a.ip())) else {
+    let Some(addr) = addrs.iter().copied().find(|a| allow_private || is_public(a.ip())) else {
         return Err(format!("{host} resolves only to private addresses"));
     };
     let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;

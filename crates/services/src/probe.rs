@@ -244,7 +244,7 @@ pub async fn probe_domain(svc: &Services, scope: &OrgScope, name: &str) -> Resul
             Answer::Found(addrs) => {
                 for a in addrs {
                     match a.parse::<IpAddr>() {
-                        Ok(ip) if !svc.settings.probe.allow_private && !crate::notify::is_public(ip) => {
+                        Ok(ip) if !svc.settings.probe.allow_private && !crate::net::is_public(ip) => {
                             notes.push(format!(
                                 "{host}: {ip} is not a public address: not probed (a sending MTA on the internet cannot reach it either)"
                             ));
@@ -427,6 +427,29 @@ async fn certificate_state(
     })
 }
 
+/// What Moat has seen of a domain's MX hosts: the latest probe of each address and the live
+/// MX hosts (or why their lookup failed). Gathered once per look, shared by the checklist
+/// and the lint.
+struct Seen {
+    probes: Vec<MxProbeView>,
+    live_mx: Vec<String>,
+    lookup_failed: Option<String>,
+}
+
+async fn seen(svc: &Services, scope: &OrgScope, domain: &DomainView) -> Result<Seen> {
+    let probes = store::latest(&svc.db, scope.org_id(), domain.id)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
+    let (live_mx, note, failed) = live_mx_checked(svc, &domain.name).await;
+    Ok(Seen {
+        probes,
+        live_mx,
+        lookup_failed: if failed { note } else { None },
+    })
+}
+
 fn summary(p: &MxProbeView) -> MxProbeSummary {
     MxProbeSummary {
         mx_host: p.mx_host.clone(),
@@ -445,10 +468,11 @@ async fn assess(
     scope: &OrgScope,
     domain: &DomainView,
     patterns: Vec<MxPattern>,
+    seen: &Seen,
 ) -> Result<Readiness> {
-    let (input, lookup_failed) = readiness_input(svc, scope, domain, patterns).await?;
+    let input = readiness_input(svc, scope, domain, patterns, seen).await?;
     let mut readiness = evaluate_readiness(&input);
-    if let Some(why) = lookup_failed {
+    if let Some(why) = &seen.lookup_failed {
         for check in readiness
             .checks
             .iter_mut()
@@ -464,24 +488,19 @@ async fn assess(
     Ok(readiness)
 }
 
-/// The readiness evidence for `domain` with the policy patterns `patterns`, and why the MX
-/// lookup failed, if it did.
+/// The readiness evidence for `domain` with the policy patterns `patterns`.
 async fn readiness_input(
     svc: &Services,
     scope: &OrgScope,
     domain: &DomainView,
     patterns: Vec<MxPattern>,
-) -> Result<(ReadinessInput, Option<String>)> {
+    seen: &Seen,
+) -> Result<ReadinessInput> {
     let t = now();
     let (records_ok, records_detail) = records_state(domain);
     let (certificate_ok, certificate_detail) = certificate_state(svc, scope, domain, t).await?;
-    let probes: Vec<MxProbeSummary> = store::latest(&svc.db, scope.org_id(), domain.id)
-        .await?
-        .iter()
-        .map(|r| summary(&view(r)))
-        .collect();
-    let (live_mx, note, failed) = live_mx_checked(svc, &domain.name).await;
-    let lookup_failed = if failed { note } else { None };
+    let probes: Vec<MxProbeSummary> = seen.probes.iter().map(summary).collect();
+    let live_mx = seen.live_mx.clone();
     let days = svc.settings.probe.readiness_days.max(1);
     let today = t - t.rem_euclid(DAY);
     let slice = Slice {
@@ -502,7 +521,7 @@ async fn readiness_input(
             sessions: u64::try_from(sessions).unwrap_or(0),
         })
         .collect();
-    let input = ReadinessInput {
+    Ok(ReadinessInput {
         records_ok,
         records_detail,
         certificate_ok,
@@ -514,24 +533,30 @@ async fn readiness_input(
         report_failures,
         reports_in_window: u64::try_from(reports).unwrap_or(0),
         now: t,
-    };
-    Ok((input, lookup_failed))
+    })
+}
+
+fn current_patterns(domain: &DomainView) -> Vec<MxPattern> {
+    domain.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default()
 }
 
 /// The testing → enforce checklist of the domain, against its current policy's patterns.
 pub async fn readiness(svc: &Services, scope: &OrgScope, name: &str) -> Result<Readiness> {
     let domain = find(svc, scope, name).await?;
-    let patterns = domain.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default();
-    assess(svc, scope, &domain, patterns).await
+    let seen = seen(svc, scope, &domain).await?;
+    assess(svc, scope, &domain, current_patterns(&domain), &seen).await
 }
 
 /// The checklist with the latest probes and the policy lint behind it (the domain page's
-/// readiness card).
+/// readiness card): one domain lookup, one probe query and one MX lookup for all three.
 pub async fn readiness_view(svc: &Services, scope: &OrgScope, name: &str) -> Result<ReadinessView> {
+    let domain = find(svc, scope, name).await?;
+    let seen = seen(svc, scope, &domain).await?;
+    let patterns = current_patterns(&domain);
     Ok(ReadinessView {
-        readiness: readiness(svc, scope, name).await?,
-        probes: latest(svc, scope, name).await?,
-        lint: lint(svc, scope, name).await?,
+        lint: lint_of(&patterns, &seen),
+        readiness: assess(svc, scope, &domain, patterns, &seen).await?,
+        probes: seen.probes,
         window_days: svc.settings.probe.readiness_days.max(1),
     })
 }
@@ -544,39 +569,36 @@ pub(crate) async fn readiness_for(
     domain: &DomainView,
     patterns: &[MxPattern],
 ) -> Result<Readiness> {
-    assess(svc, scope, domain, patterns.to_vec()).await
+    let seen = seen(svc, scope, domain).await?;
+    assess(svc, scope, domain, patterns.to_vec(), &seen).await
 }
 
 /// The policy linter: the current patterns against the live MX hosts and the certificate
 /// names the latest probes saw.
 pub async fn lint(svc: &Services, scope: &OrgScope, name: &str) -> Result<Vec<LintFinding>> {
     let domain = find(svc, scope, name).await?;
-    let patterns = domain.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default();
-    let (live, _) = live_mx(svc, &domain.name).await;
+    let seen = seen(svc, scope, &domain).await?;
+    Ok(lint_of(&current_patterns(&domain), &seen))
+}
+
+fn lint_of(patterns: &[MxPattern], seen: &Seen) -> Vec<LintFinding> {
     let mut certs: Vec<MxCertNames> = Vec::new();
-    for p in store::latest(&svc.db, scope.org_id(), domain.id)
-        .await?
-        .iter()
-        .map(view)
-    {
-        if p.cert_names.is_empty() {
-            continue;
-        }
+    for p in seen.probes.iter().filter(|p| !p.cert_names.is_empty()) {
         match certs.iter_mut().find(|c| c.mx_host == p.mx_host) {
             Some(c) => {
-                for n in p.cert_names {
-                    if !c.dns_names.contains(&n) {
-                        c.dns_names.push(n);
+                for n in &p.cert_names {
+                    if !c.dns_names.contains(n) {
+                        c.dns_names.push(n.clone());
                     }
                 }
             }
             None => certs.push(MxCertNames {
-                mx_host: p.mx_host,
-                dns_names: p.cert_names,
+                mx_host: p.mx_host.clone(),
+                dns_names: p.cert_names.clone(),
             }),
         }
     }
-    Ok(lint_policy(&patterns, &live, &certs))
+    lint_policy(patterns, &seen.live_mx, &certs)
 }
 
 /// One round of background probes: every hosted, serving domain whose latest probe is older

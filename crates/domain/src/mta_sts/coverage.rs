@@ -105,7 +105,7 @@ pub fn propose_patterns(live_mx: &[String]) -> Vec<MxPattern> {
 }
 
 /// Normalised, non-empty, deduplicated hosts in input order.
-fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
+pub(super) fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
     for h in live_mx {
         if let Some(n) = normalize_host(h)
@@ -116,6 +116,17 @@ fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
         }
     }
     hosts
+}
+
+/// The patterns without repeats, in input order.
+pub(super) fn dedup(patterns: &[MxPattern]) -> Vec<MxPattern> {
+    let mut out: Vec<MxPattern> = Vec::new();
+    for p in patterns {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

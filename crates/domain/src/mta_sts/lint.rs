@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::coverage::{KNOWN_PROVIDER_WILDCARDS, check_coverage, propose_patterns};
+use super::coverage::{KNOWN_PROVIDER_WILDCARDS, check_coverage, dedup, normalized_hosts, propose_patterns};
 use super::excerpt;
 use super::policy::{MxPattern, normalize_host};
 
@@ -320,30 +320,6 @@ pub fn cert_name_matches(dns_name: &str, mx_host: &str) -> bool {
         }
         None => !name.contains('*') && normalize_host(name).is_some_and(|n| n == host),
     }
-}
-
-/// Normalised, non-empty, deduplicated hosts in input order.
-fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    for h in live_mx {
-        if let Some(n) = normalize_host(h)
-            && !n.is_empty()
-            && !hosts.contains(&n)
-        {
-            hosts.push(n);
-        }
-    }
-    hosts
-}
-
-fn dedup(patterns: &[MxPattern]) -> Vec<MxPattern> {
-    let mut out: Vec<MxPattern> = Vec::new();
-    for p in patterns {
-        if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    out
 }
 
 fn quoted_list(items: &[String]) -> String {

@@ -16,8 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::coverage::{check_coverage, propose_patterns};
-use super::policy::{MxPattern, normalize_host};
+use super::coverage::{check_coverage, dedup, normalized_hosts, propose_patterns};
+use super::policy::MxPattern;
 use crate::calendar::format_utc;
 
 /// What one step asks for.
@@ -373,29 +373,6 @@ fn mx_lines(patterns: &[MxPattern]) -> String {
 
 fn list(hosts: &[String]) -> String {
     hosts.join(", ")
-}
-
-fn dedup(patterns: &[MxPattern]) -> Vec<MxPattern> {
-    let mut out: Vec<MxPattern> = Vec::new();
-    for p in patterns {
-        if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    for h in live_mx {
-        if let Some(n) = normalize_host(h)
-            && !n.is_empty()
-            && !hosts.contains(&n)
-        {
-            hosts.push(n);
-        }
-    }
-    hosts
 }
 
 #[cfg(test)]

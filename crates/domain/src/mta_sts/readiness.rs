@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::coverage::{check_coverage, propose_patterns};
+use super::coverage::{check_coverage, normalized_hosts, propose_patterns};
 use super::excerpt;
 use super::policy::{MxPattern, normalize_host};
 
@@ -247,19 +247,6 @@ fn pass_through(
         detail,
         fix: (!ok).then(|| fix.to_owned()),
     }
-}
-
-fn normalized_hosts(live_mx: &[String]) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    for h in live_mx {
-        if let Some(n) = normalize_host(h)
-            && !n.is_empty()
-            && !hosts.contains(&n)
-        {
-            hosts.push(n);
-        }
-    }
-    hosts
 }
 
 fn listed(items: &[String]) -> String {
