@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
-exec target/release/moat serve "$@"
+# The build honours CARGO_TARGET_DIR; so does finding the binary and its browser assets.
+target=${CARGO_TARGET_DIR:-target}
+export MOAT_SITE_ROOT=${MOAT_SITE_ROOT:-$target/site}
+exec "$target/release/moat" serve "$@"
