@@ -257,7 +257,7 @@ async fn parse_blocking(
     bytes: Arc<Vec<u8>>,
     channel: Channel,
     hint: Option<String>,
-) -> Result<Vec<Report>, String> {
+) -> Result<Vec<Report<'static>>, String> {
     tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(|| parse_sync(&bytes, channel, hint.as_deref()))
             .unwrap_or_else(|_| Err(PARSER_BUG.into()))
@@ -268,7 +268,7 @@ async fn parse_blocking(
 
 /// SHA-256 of the report without the parser's warnings: two deliveries of the same report
 /// hash the same even if one carried hints the other lacked.
-fn payload_hash(report: &Report) -> String {
+fn payload_hash(report: &Report<'_>) -> String {
     let mut bare = report.clone();
     bare.warnings.clear();
     let json = serde_json::to_vec(&bare).unwrap_or_default();
@@ -288,7 +288,7 @@ fn hex_string(bytes: &[u8]) -> String {
 pub const MAX_STORED_COUNT: i64 = 1_000_000_000_000;
 
 fn to_new_report(
-    report: &Report,
+    report: &Report<'_>,
     org: OrgId,
     domain: DomainId,
     policy_domain: &str,
@@ -319,14 +319,14 @@ fn to_new_report(
     let mut new = NewReport {
         org_id: org,
         domain_id: domain,
-        report_id: report.report_id.clone(),
+        report_id: report.report_id.to_string(),
         dedupe_key: if report.report_id.trim().is_empty() {
             format!("sha256:{payload_sha256}")
         } else {
-            report.report_id.clone()
+            report.report_id.to_string()
         },
-        organization_name: report.organization_name.clone(),
-        contact_info: report.contact_info.clone(),
+        organization_name: report.organization_name.to_string(),
+        contact_info: report.contact_info.as_deref().map(str::to_owned),
         policy_domain: policy_domain.to_owned(),
         start_at: report.date_range.start,
         end_at: report.date_range.end,
@@ -340,7 +340,7 @@ fn to_new_report(
             .iter()
             .map(|p| NewPolicyResult {
                 policy_type: p.policy.policy_type.as_str().to_owned(),
-                policy_domain: p.policy.policy_domain.clone(),
+                policy_domain: p.policy.policy_domain.as_deref().map(str::to_owned),
                 policy_string_json: serde_json::to_string(&p.policy.policy_string)
                     .unwrap_or_else(|_| "[]".into()),
                 mx_host_json: serde_json::to_string(&p.policy.mx_host).unwrap_or_else(|_| "[]".into()),
@@ -354,16 +354,16 @@ fn to_new_report(
                         sending_mta_ip: d
                             .sending_mta_ip
                             .map(|ip| ip.to_string())
-                            .or_else(|| d.sending_mta_ip_raw.clone()),
-                        receiving_mx_hostname: d.receiving_mx_hostname.clone(),
-                        receiving_mx_helo: d.receiving_mx_helo.clone(),
+                            .or_else(|| d.sending_mta_ip_raw.as_deref().map(str::to_owned)),
+                        receiving_mx_hostname: d.receiving_mx_hostname.as_deref().map(str::to_owned),
+                        receiving_mx_helo: d.receiving_mx_helo.as_deref().map(str::to_owned),
                         receiving_ip: d
                             .receiving_ip
                             .map(|ip| ip.to_string())
-                            .or_else(|| d.receiving_ip_raw.clone()),
+                            .or_else(|| d.receiving_ip_raw.as_deref().map(str::to_owned)),
                         failed_session_count: clamp(d.failed_session_count),
-                        additional_information: d.additional_information.clone(),
-                        failure_reason_code: d.failure_reason_code.clone(),
+                        additional_information: d.additional_information.as_deref().map(str::to_owned),
+                        failure_reason_code: d.failure_reason_code.as_deref().map(str::to_owned),
                     })
                     .collect(),
             })
@@ -391,7 +391,7 @@ struct Attributed {
 const PARSER_BUG: &str = "the parser failed on this input (a bug in Moat; the message is kept)";
 
 /// Parses one message's bytes as they arrived on `channel`.
-fn parse_sync(bytes: &[u8], channel: Channel, hint: Option<&str>) -> Result<Vec<Report>, String> {
+fn parse_sync(bytes: &[u8], channel: Channel, hint: Option<&str>) -> Result<Vec<Report<'static>>, String> {
     let limits = limits();
     let result = match channel {
         Channel::Smtp => moat_tlsrpt::parse_message(bytes, &limits, hint),
@@ -405,7 +405,7 @@ fn parse_sync(bytes: &[u8], channel: Channel, hint: Option<&str>) -> Result<Vec<
     };
     match result {
         Ok(r) if r.is_empty() => Err("no report in the message".into()),
-        Ok(r) => Ok(r),
+        Ok(r) => Ok(r.into_iter().map(Report::into_owned).collect()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -622,7 +622,7 @@ impl Services {
     async fn attribute(
         &self,
         lookups: &mut DomainLookups,
-        reports: &[Report],
+        reports: &[Report<'_>],
         recipient: Option<&DomainName>,
         org_hint: Option<OrgId>,
     ) -> Result<Attributed> {
@@ -637,8 +637,8 @@ impl Services {
                 } => {
                     out.org.get_or_insert(org);
                     out.summaries.push(ReportSummary {
-                        report_id: report.report_id.clone(),
-                        organization_name: report.organization_name.clone(),
+                        report_id: report.report_id.to_string(),
+                        organization_name: report.organization_name.to_string(),
                         policy_domain: name.clone(),
                         total_successful_session_count: report.total_successful_sessions(),
                         total_failure_session_count: report.total_failure_sessions(),
@@ -777,7 +777,7 @@ impl Services {
     async fn target(
         &self,
         lookups: &mut DomainLookups,
-        report: &Report,
+        report: &Report<'_>,
         recipient: Option<&DomainName>,
         org_hint: Option<OrgId>,
     ) -> Result<Target> {
@@ -1195,8 +1195,8 @@ pub async fn detail(svc: &Services, scope: &crate::tenancy::OrgScope, id: i64) -
                         receiving_mx_helo: d.receiving_mx_helo.clone(),
                         receiving_ip: d.receiving_ip.clone(),
                         failed_session_count: d.failed_session_count,
-                        additional_information: d.additional_information.clone(),
-                        failure_reason_code: d.failure_reason_code.clone(),
+                        additional_information: d.additional_information.as_deref().map(str::to_owned),
+                        failure_reason_code: d.failure_reason_code.as_deref().map(str::to_owned),
                     }
                 })
                 .collect(),

@@ -28,7 +28,7 @@ use crate::parse::{
 };
 
 /// Parse `bytes` if it is a plain RFC 8460 report; `None` hands it to the lenient walk.
-pub(crate) fn parse(bytes: &[u8]) -> Option<Report> {
+pub(crate) fn parse(bytes: &[u8]) -> Option<Report<'_>> {
     // Invalid UTF-8 anywhere is a JSON error (or a byte-order mark, which the lenient walk
     // warns about); checked once here, every string is then a slice of `text`.
     let text = std::str::from_utf8(bytes).ok()?;
@@ -207,15 +207,19 @@ impl<const N: usize> Keys<N> {
     }
 
     /// The lenient walk's warning for field `i` if it came under another spelling.
-    fn warn(&self, fields: &[Field; N], i: usize, path: &str, ctx: &mut Ctx) {
+    /// `path` gives the object's JSON path, asked for only when there is a warning.
+    fn warn(&self, fields: &[Field; N], i: usize, path: &dyn Fn() -> String, ctx: &mut Ctx) {
         if let Some(found) = self.other_spelling[i] {
-            warn_non_standard_key(ctx, path, found, fields[i].0);
+            warn_non_standard_key(ctx, &path(), found, fields[i].0);
         }
     }
 
-    fn warn_all(&self, fields: &[Field; N], path: &str, ctx: &mut Ctx) {
-        for i in 0..N {
-            self.warn(fields, i, path, ctx);
+    fn warn_all(&self, fields: &[Field; N], path: &dyn Fn() -> String, ctx: &mut Ctx) {
+        if self.any_other_spelling() {
+            let path = path();
+            for i in 0..N {
+                self.warn(fields, i, &|| path.clone(), ctx);
+            }
         }
     }
 
@@ -233,7 +237,7 @@ struct Top<'a> {
     report_id: Option<Cow<'a, str>>,
     contact_info: Option<Cow<'a, str>>,
     dates: Option<Dates<'a>>,
-    policies: Vec<PolicyResult>,
+    policies: Vec<PolicyResult<'a>>,
     /// The notes of the policies (by index) with something to warn about.
     notes: Vec<(usize, PolicyNotes)>,
 }
@@ -254,8 +258,8 @@ struct PolicyNotes {
     mx_host_was_string: bool,
 }
 
-impl Top<'_> {
-    fn finish(mut self) -> Option<Report> {
+impl<'a> Top<'a> {
+    fn finish(mut self) -> Option<Report<'a>> {
         // A missing identity, date or policy list gets warnings or an error whose wording the
         // lenient walk owns.
         let organization_name = self.organization_name?;
@@ -265,11 +269,12 @@ impl Top<'_> {
             return None;
         }
         let mut ctx = Ctx::default();
-        self.keys.warn(&TOP, 0, "", &mut ctx);
-        self.keys.warn(&TOP, 1, "", &mut ctx);
-        self.date_keys.warn_all(&DATES, "date-range", &mut ctx);
+        self.keys.warn(&TOP, 0, &String::new, &mut ctx);
+        self.keys.warn(&TOP, 1, &String::new, &mut ctx);
+        self.date_keys
+            .warn_all(&DATES, &|| "date-range".to_owned(), &mut ctx);
         check_range(start, end, &mut ctx);
-        self.keys.warn(&TOP, 3, "", &mut ctx);
+        self.keys.warn(&TOP, 3, &String::new, &mut ctx);
         if self.contact_info.is_none() {
             warn_missing_contact(&mut ctx);
         }
@@ -281,15 +286,15 @@ impl Top<'_> {
             check_counts(i, result, &mut ctx)?;
         }
         Some(Report {
-            organization_name: organization_name.into_owned(),
+            organization_name,
             date_range: DateRange {
                 start,
                 end,
-                start_datetime: start_raw.into_owned(),
-                end_datetime: end_raw.into_owned(),
+                start_datetime: start_raw,
+                end_datetime: end_raw,
             },
-            contact_info: self.contact_info.map(Cow::into_owned),
-            report_id: report_id.into_owned(),
+            contact_info: self.contact_info,
+            report_id,
             policies: self.policies,
             warnings: ctx.finish(),
         })
@@ -300,29 +305,36 @@ impl PolicyNotes {
     /// Record the warnings of policy `i` in the lenient walk's order, and split an encoded
     /// TLSA list as it does.
     #[cold]
-    fn warn(&self, i: usize, result: &mut PolicyResult, ctx: &mut Ctx) {
-        {
-            let policy_path = format!("policies[{i}].policy");
-            self.policy_keys.warn(&POLICY_FIELDS, 0, &policy_path, ctx);
-            self.policy_keys.warn(&POLICY_FIELDS, 1, &policy_path, ctx);
-            if self.policy_string_was_string {
-                warn_string_instead_of_array(ctx, &format!("{policy_path}.policy-string"));
-            }
-            if self.policy_string_maybe_encoded {
-                unwrap_json_encoded(&mut result.policy.policy_string, &policy_path, ctx);
-            }
-            self.policy_keys.warn(&POLICY_FIELDS, 2, &policy_path, ctx);
-            if self.mx_host_was_string {
-                warn_string_instead_of_array(ctx, &format!("{policy_path}.mx-host"));
-            }
-            self.policy_keys.warn(&POLICY_FIELDS, 3, &policy_path, ctx);
-            self.entry_keys.warn(&ENTRY, 1, &format!("policies[{i}]"), ctx);
-            for (j, keys) in &self.detail_keys {
-                keys.warn_all(&DETAIL, &format!("policies[{i}].failure-details[{j}]"), ctx);
-            }
-            self.summary_keys
-                .warn_all(&SUMMARY_FIELDS, &format!("policies[{i}].summary"), ctx);
+    fn warn(&self, i: usize, result: &mut PolicyResult<'_>, ctx: &mut Ctx) {
+        let policy = || policy_path(i, ".policy");
+        self.policy_keys.warn(&POLICY_FIELDS, 0, &policy, ctx);
+        self.policy_keys.warn(&POLICY_FIELDS, 1, &policy, ctx);
+        if self.policy_string_was_string {
+            warn_string_instead_of_array(ctx, &policy_path(i, ".policy.policy-string"));
         }
+        if self.policy_string_maybe_encoded {
+            unwrap_json_encoded(&mut result.policy.policy_string, &policy(), ctx);
+        }
+        self.policy_keys.warn(&POLICY_FIELDS, 2, &policy, ctx);
+        if self.mx_host_was_string {
+            warn_string_instead_of_array(ctx, &policy_path(i, ".policy.mx-host"));
+        }
+        self.policy_keys.warn(&POLICY_FIELDS, 3, &policy, ctx);
+        self.entry_keys.warn(&ENTRY, 1, &|| policy_path(i, ""), ctx);
+        for (j, keys) in &self.detail_keys {
+            keys.warn_all(
+                &DETAIL,
+                &|| {
+                    let mut path = policy_path(i, ".failure-details[");
+                    push_index(&mut path, *j);
+                    path.push(']');
+                    path
+                },
+                ctx,
+            );
+        }
+        self.summary_keys
+            .warn_all(&SUMMARY_FIELDS, &|| policy_path(i, ".summary"), ctx);
     }
 
     fn any_warning(&self) -> bool {
@@ -338,16 +350,34 @@ impl PolicyNotes {
 
 /// The lenient walk's warning when the failure details of policy `i` do not add up to its
 /// summary; `None` when their counts overflow (its error).
-fn check_counts(i: usize, result: &PolicyResult, ctx: &mut Ctx) -> Option<()> {
+fn check_counts(i: usize, result: &PolicyResult<'_>, ctx: &mut Ctx) -> Option<()> {
     let details_sum = result
         .failure_details
         .iter()
         .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
     let total = result.summary.total_failure_session_count;
     if !result.failure_details.is_empty() && total != details_sum {
-        warn_count_mismatch(ctx, &format!("policies[{i}].summary"), total, details_sum);
+        warn_count_mismatch(ctx, &policy_path(i, ".summary"), total, details_sum);
     }
     Some(())
+}
+
+/// `policies[i]` followed by `rest`.
+fn policy_path(i: usize, rest: &str) -> String {
+    let mut path = String::with_capacity(16 + rest.len());
+    path.push_str("policies[");
+    push_index(&mut path, i);
+    path.push(']');
+    path.push_str(rest);
+    path
+}
+
+/// The decimal digits of `n`.
+fn push_index(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_index(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 fn date_range<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<2>) -> Option<Dates<'a>> {
@@ -365,7 +395,7 @@ fn date_range<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<2>) -> Option<Dates<'a>>
     Some((start?, end?))
 }
 
-fn policy_result(cur: &mut Cursor<'_>) -> Option<(PolicyResult, PolicyNotes)> {
+fn policy_result<'a>(cur: &mut Cursor<'a>) -> Option<(PolicyResult<'a>, PolicyNotes)> {
     let mut policy = None;
     let mut summary = None;
     let mut failure_details = Vec::new();
@@ -401,7 +431,7 @@ fn policy_result(cur: &mut Cursor<'_>) -> Option<(PolicyResult, PolicyNotes)> {
     ))
 }
 
-fn policy_object(cur: &mut Cursor<'_>, notes: &mut PolicyNotes) -> Option<Policy> {
+fn policy_object<'a>(cur: &mut Cursor<'a>, notes: &mut PolicyNotes) -> Option<Policy<'a>> {
     let mut policy_type = None;
     let mut policy_string = Vec::new();
     let mut policy_domain = None;
@@ -429,7 +459,7 @@ fn policy_object(cur: &mut Cursor<'_>, notes: &mut PolicyNotes) -> Option<Policy
                     matches!(policy_string.as_slice(), [only] if only.starts_with('[') && only.ends_with(']'));
             }
             2 => notes.mx_host_was_string = cur.text_list(&mut mx_host)?,
-            _ => policy_domain = Some(cur.opt_text()??.into_owned()),
+            _ => policy_domain = Some(cur.opt_text()??),
         }
         Some(())
     })?;
@@ -458,7 +488,7 @@ fn summary_object(cur: &mut Cursor<'_>, keys: &mut Keys<2>) -> Option<Summary> {
     })
 }
 
-fn failure_detail(cur: &mut Cursor<'_>, keys: &mut Keys<8>) -> Option<FailureDetail> {
+fn failure_detail<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<8>) -> Option<FailureDetail<'a>> {
     let mut result_type = None;
     let mut count = None;
     let mut detail = FailureDetail {
@@ -497,11 +527,11 @@ fn failure_detail(cur: &mut Cursor<'_>, keys: &mut Keys<8>) -> Option<FailureDet
             }
             1 => detail.sending_mta_ip = cur.opt_ip()?,
             2 => detail.receiving_ip = cur.opt_ip()?,
-            3 => detail.receiving_mx_hostname = cur.opt_text()?.map(Cow::into_owned),
-            4 => detail.receiving_mx_helo = cur.opt_text()?.map(Cow::into_owned),
+            3 => detail.receiving_mx_hostname = cur.opt_text()?,
+            4 => detail.receiving_mx_helo = cur.opt_text()?,
             5 => count = Some(cur.count()?),
-            6 => detail.additional_information = cur.opt_text()?.map(Cow::into_owned),
-            _ => detail.failure_reason_code = cur.opt_text()?.map(Cow::into_owned),
+            6 => detail.additional_information = cur.opt_text()?,
+            _ => detail.failure_reason_code = cur.opt_text()?,
         }
         Some(())
     })?;
@@ -567,6 +597,10 @@ fn skip_spaces(bytes: &[u8], mut from: usize) -> usize {
             break;
         };
         let other = u64::from_le_bytes(chunk) ^ u64::from_ne_bytes(*b"        ");
+        if other == 0 {
+            from += 8;
+            continue;
+        }
         // Exact per byte (no carry between bytes): the high bit is set for each non-space.
         let non_space = (((other & LOW7) + LOW7) | other) & !LOW7;
         if non_space != 0 {
@@ -592,12 +626,27 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// Skip JSON white space and return the next byte.
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
+        let c = *self.bytes.get(self.pos)?;
+        // JSON white space is all at or below the space character.
+        if c > b' ' { Some(c) } else { self.peek_past_space() }
+    }
+
+    /// [`Self::peek`] when the cursor is on a byte that may be white space.
+    fn peek_past_space(&mut self) -> Option<u8> {
         loop {
             let c = *self.bytes.get(self.pos)?;
             match c {
-                b' ' | b'\n' | b'\r' | b'\t' => self.pos = skip_spaces(self.bytes, self.pos + 1),
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    // One space (after a colon) is the commonest run.
+                    let next = *self.bytes.get(self.pos + 1)?;
+                    if next > b' ' {
+                        self.pos += 1;
+                        return Some(next);
+                    }
+                    self.pos = skip_spaces(self.bytes, self.pos + 1);
+                }
                 _ => return Some(c),
             }
         }
@@ -618,9 +667,10 @@ impl<'a> Cursor<'a> {
     }
 
     /// `{ "key": value, ... }`, calling `field` with the cursor on each value.
+    #[inline(always)]
     fn object(
         &mut self,
-        known: fn(&[u8]) -> Option<(usize, usize)>,
+        known: impl Fn(&[u8]) -> Option<(usize, usize)> + Copy,
         mut field: impl FnMut(&mut Self, Option<usize>, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
         if !self.eat(b'{') {
@@ -631,14 +681,21 @@ impl<'a> Cursor<'a> {
         }
         loop {
             let (index, key) = self.key(known)?;
-            if !self.eat(b':') {
+            // The colon usually follows the key's closing quote directly.
+            if self.bytes.get(self.pos) == Some(&b':') {
+                self.pos += 1;
+            } else if !self.eat(b':') {
                 return None;
             }
             field(self, index, key)?;
-            if self.eat(b',') {
-                continue;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
             }
-            return self.eat(b'}').then_some(());
         }
     }
 
@@ -652,10 +709,14 @@ impl<'a> Cursor<'a> {
         }
         loop {
             item(self)?;
-            if self.eat(b',') {
-                continue;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
             }
-            return self.eat(b']').then_some(());
         }
     }
 
@@ -670,8 +731,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// A key without escapes (one with escapes goes to the lenient walk), as bytes.
-    #[inline]
-    fn key(&mut self, known: fn(&[u8]) -> Option<(usize, usize)>) -> Option<(Option<usize>, &'a [u8])> {
+    #[inline(always)]
+    fn key(&mut self, known: impl Fn(&[u8]) -> Option<(usize, usize)>) -> Option<(Option<usize>, &'a [u8])> {
         if !self.eat(b'"') {
             return None;
         }
@@ -785,10 +846,36 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             b'"' => {
                 self.pos += 1;
-                Some(trimmed(self.string_body()?))
+                self.text_body()
             }
             _ => self.null().then_some(None),
         }
+    }
+
+    /// The rest of a string, trimmed (`None` inside when nothing is left), the cursor just
+    /// after its opening quote.
+    #[inline(always)]
+    fn text_body(&mut self) -> Option<Option<Cow<'a, str>>> {
+        let start = self.pos;
+        let stop = find_string_stop(self.bytes, start);
+        if self.bytes.get(stop) != Some(&b'"') {
+            return self.escaped_text_body();
+        }
+        self.pos = stop + 1;
+        // The quote is ASCII, so both ends are character boundaries.
+        let text = self.text.get(start..stop)?;
+        // Most values start and end with a visible ASCII character: nothing to trim.
+        if let (Some(b'!'..=b'~'), Some(b'!'..=b'~')) = (text.as_bytes().first(), text.as_bytes().last()) {
+            return Some(Some(Cow::Borrowed(text)));
+        }
+        let text = text.trim();
+        Some((!text.is_empty()).then_some(Cow::Borrowed(text)))
+    }
+
+    /// [`Self::text_body`] of a string with escapes (or not JSON).
+    #[cold]
+    fn escaped_text_body(&mut self) -> Option<Option<Cow<'a, str>>> {
+        Some(trimmed(self.string_body()?))
     }
 
     /// An IP address, or absent; text that is not an address is left to the lenient walk,
@@ -806,20 +893,23 @@ impl<'a> Cursor<'a> {
 
     /// An array of strings (or one string, which the lenient walk warns about: returns
     /// whether it was one), each trimmed, empty ones dropped.
-    fn text_list(&mut self, out: &mut Vec<String>) -> Option<bool> {
+    fn text_list(&mut self, out: &mut Vec<Cow<'a, str>>) -> Option<bool> {
         if self.null() {
             return Some(false);
         }
-        if self.peek() == Some(b'"') {
-            let Some(text) = trimmed(self.string()?) else {
+        if self.eat(b'"') {
+            let Some(text) = self.text_body()? else {
                 return Some(false);
             };
-            out.push(text.into_owned());
+            out.push(text);
             return Some(true);
         }
         self.array(|cur| {
-            if let Some(text) = trimmed(cur.string()?) {
-                out.push(text.into_owned());
+            if !cur.eat(b'"') {
+                return None;
+            }
+            if let Some(text) = cur.text_body()? {
+                out.push(text);
             }
             Some(())
         })?;
@@ -830,19 +920,23 @@ impl<'a> Cursor<'a> {
     fn count(&mut self) -> Option<u64> {
         self.peek()?;
         let start = self.pos;
-        let mut value = 0u64;
-        while let Some(&c) = self.bytes.get(self.pos) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-            self.pos += 1;
-        }
-        match self.pos - start {
-            0 => None,
+        let digits = self
+            .bytes
+            .get(start..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let text = self.bytes.get(start..start + digits)?;
+        self.pos = start + digits;
+        match text {
+            [] => None,
             // JSON has no leading zeros.
-            len if len > 1 && self.bytes.get(start) == Some(&b'0') => None,
-            _ => Some(value),
+            [b'0', _, ..] => None,
+            // Nineteen digits always fit in u64.
+            _ if digits <= 19 => Some(text.iter().fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'))),
+            _ => text.iter().try_fold(0u64, |acc, &c| {
+                acc.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+            }),
         }
     }
 }

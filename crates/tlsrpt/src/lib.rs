@@ -40,12 +40,12 @@ pub mod paths {
     use crate::{ParseError, ParseHint, Report};
 
     /// The single-pass parser for plain RFC 8460 reports; `None` when it defers.
-    pub fn fast(bytes: &[u8]) -> Option<Report> {
+    pub fn fast(bytes: &[u8]) -> Option<Report<'_>> {
         crate::fast::parse(bytes)
     }
 
     /// The lenient walk over a JSON tree, which decides whenever the fast path defers.
-    pub fn lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
+    pub fn lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report<'static>, ParseError> {
         crate::parse::parse_json_lenient(bytes, hint)
     }
 }
@@ -85,7 +85,9 @@ pub enum Error {
 ///
 /// `hint.policy_domain` fills a missing `policy-domain`; for a message it is
 /// used only after the `TLS-Report-Domain` header and the Subject.
-pub fn parse_any(bytes: &[u8], limits: &Limits, hint: &ParseHint) -> Result<Vec<Report>, Error> {
+///
+/// Reports read from plain JSON borrow their text from `bytes`; the others own theirs.
+pub fn parse_any<'a>(bytes: &'a [u8], limits: &Limits, hint: &ParseHint) -> Result<Vec<Report<'a>>, Error> {
     match sniff(bytes) {
         Sniffed::Json => Ok(vec![parse_json_with_hint(bytes, hint)?]),
         Sniffed::Gzip | Sniffed::Zip => parse_payloads(decompress(bytes, limits)?, hint),
@@ -117,14 +119,16 @@ pub fn report_documents(bytes: &[u8], limits: &Limits) -> Result<Vec<Vec<u8>>, E
 }
 
 /// Parse every payload; all must be reports.
-fn parse_payloads(payloads: Vec<Payload>, hint: &ParseHint) -> Result<Vec<Report>, Error> {
+fn parse_payloads(payloads: Vec<Payload>, hint: &ParseHint) -> Result<Vec<Report<'static>>, Error> {
     payloads
         .into_iter()
         .map(|payload| {
-            parse_json_with_hint(&payload.bytes, hint).map_err(|source| match payload.name {
-                Some(part) => Error::Report { part, source },
-                None => Error::Parse(source),
-            })
+            parse_json_with_hint(&payload.bytes, hint)
+                .map(Report::into_owned)
+                .map_err(|source| match payload.name {
+                    Some(part) => Error::Report { part, source },
+                    None => Error::Parse(source),
+                })
         })
         .collect()
 }

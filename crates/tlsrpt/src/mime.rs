@@ -207,7 +207,7 @@ pub fn parse_message(
     raw: &[u8],
     limits: &Limits,
     recipient_hint: Option<&str>,
-) -> Result<Vec<Report>, Error> {
+) -> Result<Vec<Report<'static>>, Error> {
     let extracted = extract_from_message(raw, limits)?;
     let hint = ParseHint {
         policy_domain: extracted
@@ -220,7 +220,7 @@ pub fn parse_message(
     let mut first_error = None;
     for part in &extracted.parts {
         match parse_json_with_hint(&part.payload.bytes, &hint) {
-            Ok(report) => reports.push(report),
+            Ok(report) => reports.push(report.into_owned()),
             Err(source) => {
                 rejected.push(format!("{}: {source}", part.label()));
                 first_error.get_or_insert(Error::Report {

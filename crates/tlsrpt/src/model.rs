@@ -6,8 +6,13 @@
 //! could not be interpreted are kept in their original form (for example
 //! [`ResultType::Unknown`] or [`FailureDetail::sending_mta_ip_raw`]).
 //!
+//! Text fields are [`Cow`]s: [`crate::parse_json`] borrows them from the input where the
+//! sender wrote them without escapes, so a plain report is read without copying its strings;
+//! [`Report::into_owned`] detaches a report from its input.
+//!
 //! All types serialise with serde using the RFC's kebab-case field names.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -19,30 +24,47 @@ pub use crate::warning::{Warning, WarningCode};
 /// One aggregate TLS report (RFC 8460 §4.4 "JSON Report Schema").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct Report {
+pub struct Report<'a> {
     /// `organization-name`: the reporting organisation (RFC 8460 §4.4).
     ///
     /// Empty when the report did not carry one; a
     /// [`WarningCode::MissingOrganizationName`] warning is recorded then. A
     /// report always has at least one of `organization_name` and `report_id`.
-    pub organization_name: String,
+    pub organization_name: Cow<'a, str>,
     /// `date-range`: the period the report covers (RFC 8460 §4.4).
-    pub date_range: DateRange,
+    pub date_range: DateRange<'a>,
     /// `contact-info`: how to reach the reporting organisation, if given.
-    pub contact_info: Option<String>,
+    pub contact_info: Option<Cow<'a, str>>,
     /// `report-id`: the sender's unique identifier for this report.
     ///
     /// Empty when the report did not carry one; a
     /// [`WarningCode::MissingReportId`] warning is recorded then.
-    pub report_id: String,
+    pub report_id: Cow<'a, str>,
     /// `policies`: one entry per policy the sender evaluated (RFC 8460 §4.4).
-    pub policies: Vec<PolicyResult>,
+    pub policies: Vec<PolicyResult<'a>>,
     /// Everything the lenient parser had to tolerate or guess, in the order
     /// it was found. Empty for a clean RFC 8460 report.
     pub warnings: Vec<Warning>,
 }
 
-impl Report {
+impl Report<'_> {
+    /// The same report, owning all its text.
+    pub fn into_owned(self) -> Report<'static> {
+        Report {
+            organization_name: owned(self.organization_name),
+            date_range: DateRange {
+                start: self.date_range.start,
+                end: self.date_range.end,
+                start_datetime: owned(self.date_range.start_datetime),
+                end_datetime: owned(self.date_range.end_datetime),
+            },
+            contact_info: self.contact_info.map(owned),
+            report_id: owned(self.report_id),
+            policies: self.policies.into_iter().map(PolicyResult::into_owned).collect(),
+            warnings: self.warnings,
+        }
+    }
+
     /// The distinct policy domains in this report, normalised to ASCII lower
     /// case without a trailing dot, in order of first appearance.
     ///
@@ -135,31 +157,49 @@ pub(crate) fn normalise_domain(domain: &str) -> String {
 /// (see [`WarningCode::EndAtNextMidnight`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct DateRange {
+pub struct DateRange<'a> {
     /// Start of the period, UTC Unix seconds.
     pub start: i64,
     /// End of the period, UTC Unix seconds.
     pub end: i64,
     /// `start-datetime` exactly as the sender wrote it (for a JSON number,
     /// its decimal text).
-    pub start_datetime: String,
+    pub start_datetime: Cow<'a, str>,
     /// `end-datetime` exactly as the sender wrote it.
-    pub end_datetime: String,
+    pub end_datetime: Cow<'a, str>,
 }
 
 /// One element of `policies` (RFC 8460 §4.4): a policy plus its results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct PolicyResult {
+pub struct PolicyResult<'a> {
     /// The `policy` object.
-    pub policy: Policy,
+    pub policy: Policy<'a>,
     /// The `summary` object.
     pub summary: Summary,
     /// `failure-details`; empty when the sender gave none.
-    pub failure_details: Vec<FailureDetail>,
+    pub failure_details: Vec<FailureDetail<'a>>,
 }
 
-impl PolicyResult {
+impl PolicyResult<'_> {
+    /// The same policy result, owning all its text.
+    pub fn into_owned(self) -> PolicyResult<'static> {
+        PolicyResult {
+            policy: Policy {
+                policy_type: self.policy.policy_type,
+                policy_string: self.policy.policy_string.into_iter().map(owned).collect(),
+                policy_domain: self.policy.policy_domain.map(owned),
+                mx_host: self.policy.mx_host.into_iter().map(owned).collect(),
+            },
+            summary: self.summary,
+            failure_details: self
+                .failure_details
+                .into_iter()
+                .map(FailureDetail::into_owned)
+                .collect(),
+        }
+    }
+
     /// Sum of `failed-session-count` over [`Self::failure_details`],
     /// saturating.
     pub fn failure_details_sum(&self) -> u64 {
@@ -172,17 +212,17 @@ impl PolicyResult {
 /// The `policy` object (RFC 8460 §4.4 and §4.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct Policy {
+pub struct Policy<'a> {
     /// `policy-type`.
     pub policy_type: PolicyType,
     /// `policy-string`: for `sts` the lines of the MTA-STS policy, for
     /// `tlsa` one TLSA record per element. Empty when absent.
-    pub policy_string: Vec<String>,
+    pub policy_string: Vec<Cow<'a, str>>,
     /// `policy-domain`: the recipient domain the policy belongs to.
-    pub policy_domain: Option<String>,
+    pub policy_domain: Option<Cow<'a, str>>,
     /// `mx-host`: MX host patterns from the policy (RFC 8460 §4.4). Empty
     /// when absent, as Microsoft reports always are.
-    pub mx_host: Vec<String>,
+    pub mx_host: Vec<Cow<'a, str>>,
 }
 
 /// The `summary` object (RFC 8460 §4.4).
@@ -199,7 +239,7 @@ pub struct Summary {
 /// One element of `failure-details` (RFC 8460 §4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct FailureDetail {
+pub struct FailureDetail<'a> {
     /// `result-type`: why the sessions failed (RFC 8460 §4.3).
     pub result_type: ResultType,
     /// `sending-mta-ip`, when present and a valid IP address.
@@ -208,28 +248,51 @@ pub struct FailureDetail {
     /// The original `sending-mta-ip` text when it was present but not a valid
     /// IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sending_mta_ip_raw: Option<String>,
+    pub sending_mta_ip_raw: Option<Cow<'a, str>>,
     /// `receiving-mx-hostname`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving_mx_hostname: Option<String>,
+    pub receiving_mx_hostname: Option<Cow<'a, str>>,
     /// `receiving-mx-helo`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving_mx_helo: Option<String>,
+    pub receiving_mx_helo: Option<Cow<'a, str>>,
     /// `receiving-ip`, when present and a valid IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receiving_ip: Option<IpAddr>,
     /// The original `receiving-ip` text when it was present but not a valid
     /// IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving_ip_raw: Option<String>,
+    pub receiving_ip_raw: Option<Cow<'a, str>>,
     /// `failed-session-count`.
     pub failed_session_count: u64,
     /// `additional-information`: usually a URI with more detail.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional_information: Option<String>,
+    pub additional_information: Option<Cow<'a, str>>,
     /// `failure-reason-code`: free text, often a TLS library error name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_reason_code: Option<String>,
+    pub failure_reason_code: Option<Cow<'a, str>>,
+}
+
+impl FailureDetail<'_> {
+    /// The same failure detail, owning all its text.
+    pub fn into_owned(self) -> FailureDetail<'static> {
+        FailureDetail {
+            result_type: self.result_type,
+            sending_mta_ip: self.sending_mta_ip,
+            sending_mta_ip_raw: self.sending_mta_ip_raw.map(owned),
+            receiving_mx_hostname: self.receiving_mx_hostname.map(owned),
+            receiving_mx_helo: self.receiving_mx_helo.map(owned),
+            receiving_ip: self.receiving_ip,
+            receiving_ip_raw: self.receiving_ip_raw.map(owned),
+            failed_session_count: self.failed_session_count,
+            additional_information: self.additional_information.map(owned),
+            failure_reason_code: self.failure_reason_code.map(owned),
+        }
+    }
+}
+
+/// `text`, detached from whatever it borrowed from.
+fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
 }
 
 /// `policy-type` (RFC 8460 §4.4 and the "Policy Types" of §4.5).

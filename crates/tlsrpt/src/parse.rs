@@ -29,6 +29,7 @@
 //! (`failure-error-code`, `mx-host-pattern`, `result`, `failure-session-count`,
 //! `start_datetime`, ...).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
@@ -123,13 +124,13 @@ pub enum ParseError {
 /// Parse one RFC 8460 JSON report leniently.
 ///
 /// Equivalent to [`parse_json_with_hint`] with an empty hint.
-pub fn parse_json(bytes: &[u8]) -> Result<Report, ParseError> {
+pub fn parse_json(bytes: &[u8]) -> Result<Report<'_>, ParseError> {
     parse_json_with_hint(bytes, &ParseHint::default())
 }
 
 /// Parse one RFC 8460 JSON report leniently, filling a missing
 /// `policy-domain` from `hint` (see the module docs for what is rejected).
-pub fn parse_json_with_hint(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
+pub fn parse_json_with_hint<'a>(bytes: &'a [u8], hint: &ParseHint) -> Result<Report<'a>, ParseError> {
     // Most reports use RFC 8460's own names and types: read those in one pass. Anything else
     // (and every error) goes through the lenient walk below, which has the final word.
     if let Some(report) = crate::fast::parse(bytes) {
@@ -139,7 +140,7 @@ pub fn parse_json_with_hint(bytes: &[u8], hint: &ParseHint) -> Result<Report, Pa
 }
 
 /// The lenient walk over a JSON tree, without the fast path.
-pub(crate) fn parse_json_lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report, ParseError> {
+pub(crate) fn parse_json_lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report<'static>, ParseError> {
     let mut ctx = Ctx::default();
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => {
@@ -187,7 +188,11 @@ impl Ctx {
     }
 }
 
-fn parse_report(root: &Map<String, Value>, hint: &ParseHint, mut ctx: Ctx) -> Result<Report, ParseError> {
+fn parse_report(
+    root: &Map<String, Value>,
+    hint: &ParseHint,
+    mut ctx: Ctx,
+) -> Result<Report<'static>, ParseError> {
     let organization_name = get_string(root, ORGANIZATION_NAME.0, ORGANIZATION_NAME.1, "", &mut ctx);
     let report_id = get_string(root, REPORT_ID.0, REPORT_ID.1, "", &mut ctx);
     match (&organization_name, &report_id) {
@@ -206,10 +211,10 @@ fn parse_report(root: &Map<String, Value>, hint: &ParseHint, mut ctx: Ctx) -> Re
     }
     let policies = parse_policies(root, hint, &mut ctx)?;
     Ok(Report {
-        organization_name: organization_name.unwrap_or_default(),
+        organization_name: organization_name.unwrap_or_default().into(),
         date_range,
-        contact_info,
-        report_id: report_id.unwrap_or_default(),
+        contact_info: contact_info.map(Cow::Owned),
+        report_id: report_id.unwrap_or_default().into(),
         policies,
         warnings: ctx.finish(),
     })
@@ -291,10 +296,21 @@ pub(crate) const FAILURE_REASON_CODE: Field = (
 
 /// The warning for a field found under another spelling than RFC 8460's.
 pub(crate) fn warn_non_standard_key(ctx: &mut Ctx, path: &str, found_key: &str, key: &str) {
+    // The keys are RFC 8460's names: quoting them needs no escapes.
+    let dot = if path.is_empty() { "" } else { "." };
     ctx.warn(
         WarningCode::NonStandardKey,
-        format!("{} read as {key:?}", join_path(path, found_key)),
+        concat(&[path, dot, found_key, " read as \"", key, "\""]),
     );
+}
+
+/// The parts, joined: a warning message without the formatting machinery.
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 pub(crate) fn warn_missing_contact(ctx: &mut Ctx) {
@@ -311,14 +327,14 @@ pub(crate) fn warn_count_mismatch(ctx: &mut Ctx, summary_path: &str, total: u64,
 pub(crate) fn warn_string_instead_of_array(ctx: &mut Ctx, field_path: &str) {
     ctx.warn(
         WarningCode::StringInsteadOfArray,
-        format!("{field_path} is a string instead of an array"),
+        concat(&[field_path, " is a string instead of an array"]),
     );
 }
 
 // ---------------------------------------------------------------------------
 // date-range
 
-fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRange, ParseError> {
+fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRange<'static>, ParseError> {
     let holder = match lookup(root, DATE_RANGE.0, DATE_RANGE.1, "", ctx) {
         Some(Value::Object(obj)) => obj,
         Some(other) => {
@@ -343,8 +359,8 @@ fn parse_date_range(root: &Map<String, Value>, ctx: &mut Ctx) -> Result<DateRang
     Ok(DateRange {
         start: start.unix,
         end: end.unix,
-        start_datetime: start.raw,
-        end_datetime: end.raw,
+        start_datetime: start.raw.into(),
+        end_datetime: end.raw.into(),
     })
 }
 
@@ -396,7 +412,7 @@ fn parse_policies(
     root: &Map<String, Value>,
     hint: &ParseHint,
     ctx: &mut Ctx,
-) -> Result<Vec<PolicyResult>, ParseError> {
+) -> Result<Vec<PolicyResult<'static>>, ParseError> {
     let items: Vec<&Value> = match lookup(root, POLICIES.0, POLICIES.1, "", ctx) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(obj @ Value::Object(_)) => {
@@ -440,7 +456,7 @@ fn parse_policy_result(
     path: &str,
     hint: &ParseHint,
     ctx: &mut Ctx,
-) -> Result<PolicyResult, ParseError> {
+) -> Result<PolicyResult<'static>, ParseError> {
     let policy_obj = sub_object(entry, POLICY.0, POLICY_TYPE, path, ctx)?;
     let policy = parse_policy(policy_obj, &format!("{path}.policy"), hint, ctx);
     let failure_details = parse_failure_details(entry, path, ctx)?;
@@ -480,13 +496,18 @@ fn sub_object<'a>(
     }
 }
 
-fn parse_policy(obj: Option<&Map<String, Value>>, path: &str, hint: &ParseHint, ctx: &mut Ctx) -> Policy {
+fn parse_policy(
+    obj: Option<&Map<String, Value>>,
+    path: &str,
+    hint: &ParseHint,
+    ctx: &mut Ctx,
+) -> Policy<'static> {
     let empty = Map::new();
     let obj = obj.unwrap_or(&empty);
     let policy_type = parse_policy_type(obj, path, ctx);
-    let mut policy_string = get_string_list(obj, POLICY_STRING.0, POLICY_STRING.1, path, ctx);
+    let mut policy_string = owned_list(get_string_list(obj, POLICY_STRING.0, POLICY_STRING.1, path, ctx));
     unwrap_json_encoded(&mut policy_string, path, ctx);
-    let mx_host = get_string_list(obj, MX_HOST.0, MX_HOST.1, path, ctx);
+    let mx_host = owned_list(get_string_list(obj, MX_HOST.0, MX_HOST.1, path, ctx));
     let mut policy_domain = get_string(obj, POLICY_DOMAIN.0, POLICY_DOMAIN.1, path, ctx);
     if policy_domain.is_none() {
         policy_domain = domain_from_hint(hint, path, ctx);
@@ -494,9 +515,13 @@ fn parse_policy(obj: Option<&Map<String, Value>>, path: &str, hint: &ParseHint, 
     Policy {
         policy_type,
         policy_string,
-        policy_domain,
+        policy_domain: policy_domain.map(Cow::Owned),
         mx_host,
     }
+}
+
+fn owned_list(list: Vec<String>) -> Vec<Cow<'static, str>> {
+    list.into_iter().map(Cow::Owned).collect()
 }
 
 fn parse_policy_type(obj: &Map<String, Value>, path: &str, ctx: &mut Ctx) -> PolicyType {
@@ -545,7 +570,7 @@ fn domain_from_hint(hint: &ParseHint, path: &str, ctx: &mut Ctx) -> Option<Strin
 
 /// Microsoft sends a TLSA `policy-string` as one element holding a
 /// JSON-encoded array (`["[\"3 1 1 ...\",\"3 1 1 ...\"]"]`). Split it.
-pub(crate) fn unwrap_json_encoded(list: &mut Vec<String>, path: &str, ctx: &mut Ctx) {
+pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &str, ctx: &mut Ctx) {
     let [only] = list.as_slice() else {
         return;
     };
@@ -561,7 +586,7 @@ pub(crate) fn unwrap_json_encoded(list: &mut Vec<String>, path: &str, ctx: &mut 
                 inner.len()
             ),
         );
-        *list = inner;
+        *list = inner.into_iter().map(Cow::Owned).collect();
     }
 }
 
@@ -570,7 +595,7 @@ pub(crate) fn unwrap_json_encoded(list: &mut Vec<String>, path: &str, ctx: &mut 
 
 fn parse_summary(
     obj: Option<&Map<String, Value>>,
-    details: &[FailureDetail],
+    details: &[FailureDetail<'_>],
     path: &str,
     ctx: &mut Ctx,
 ) -> Result<Summary, ParseError> {
@@ -615,7 +640,7 @@ fn parse_summary(
     })
 }
 
-fn sum_details(details: &[FailureDetail], path: &str) -> Result<u64, ParseError> {
+fn sum_details(details: &[FailureDetail<'_>], path: &str) -> Result<u64, ParseError> {
     details.iter().try_fold(0u64, |acc, d| {
         acc.checked_add(d.failed_session_count)
             .ok_or_else(|| ParseError::CountOverflow {
@@ -628,7 +653,7 @@ fn parse_failure_details(
     entry: &Map<String, Value>,
     path: &str,
     ctx: &mut Ctx,
-) -> Result<Vec<FailureDetail>, ParseError> {
+) -> Result<Vec<FailureDetail<'static>>, ParseError> {
     let items: Vec<&Value> = match lookup(entry, FAILURE_DETAILS.0, FAILURE_DETAILS.1, path, ctx) {
         None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().collect(),
@@ -671,7 +696,7 @@ fn parse_failure_detail(
     obj: &Map<String, Value>,
     path: &str,
     ctx: &mut Ctx,
-) -> Result<FailureDetail, ParseError> {
+) -> Result<FailureDetail<'static>, ParseError> {
     let result_type = parse_result_type(obj, path, ctx);
     let (sending_mta_ip, sending_mta_ip_raw) = get_ip(obj, SENDING_MTA_IP.0, SENDING_MTA_IP.1, path, ctx);
     let (receiving_ip, receiving_ip_raw) = get_ip(obj, RECEIVING_IP.0, RECEIVING_IP.1, path, ctx);
@@ -691,14 +716,14 @@ fn parse_failure_detail(
     Ok(FailureDetail {
         result_type,
         sending_mta_ip,
-        sending_mta_ip_raw,
-        receiving_mx_hostname,
-        receiving_mx_helo,
+        sending_mta_ip_raw: sending_mta_ip_raw.map(Cow::Owned),
+        receiving_mx_hostname: receiving_mx_hostname.map(Cow::Owned),
+        receiving_mx_helo: receiving_mx_helo.map(Cow::Owned),
         receiving_ip,
-        receiving_ip_raw,
+        receiving_ip_raw: receiving_ip_raw.map(Cow::Owned),
         failed_session_count,
-        additional_information,
-        failure_reason_code,
+        additional_information: additional_information.map(Cow::Owned),
+        failure_reason_code: failure_reason_code.map(Cow::Owned),
     })
 }
 

@@ -296,9 +296,10 @@ fn corpus_files(dir: &Path) -> Vec<String> {
     files.into_iter().collect()
 }
 
-fn parse_file(dir: &Path, file: &str) -> Result<Vec<Report>, Error> {
+fn parse_file(dir: &Path, file: &str) -> Result<Vec<Report<'static>>, Error> {
     let bytes = fs::read(dir.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
     parse_any(&bytes, &Limits::default(), &ParseHint::default())
+        .map(|reports| reports.into_iter().map(Report::into_owned).collect())
 }
 
 #[test]

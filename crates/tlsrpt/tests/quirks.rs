@@ -16,11 +16,16 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn one(name: &str) -> Report {
-    let reports = parse_any(&fixture(name), &Limits::default(), &ParseHint::default())
+fn one(name: &str) -> Report<'static> {
+    let bytes = fixture(name);
+    let reports = parse_any(&bytes, &Limits::default(), &ParseHint::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(reports.len(), 1, "{name}");
-    reports.into_iter().next().unwrap_or_else(|| unreachable!())
+    reports
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| unreachable!())
+        .into_owned()
 }
 
 fn codes(report: &Report) -> Vec<WarningCode> {
@@ -193,13 +198,14 @@ fn r_missing_policy_domain_mx_host_policy_string_and_ips() {
 #[test]
 fn r_missing_policy_domain_is_filled_from_a_hint() {
     let hint = ParseHint::with_policy_domain("example.org");
-    let r =
-        parse_json_with_hint(&fixture("missing_policy_domain.json"), &hint).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = fixture("missing_policy_domain.json");
+    let r = parse_json_with_hint(&bytes, &hint).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.policies[0].policy.policy_domain.as_deref(), Some("example.org"));
     assert_eq!(codes(&r), [WarningCode::PolicyDomainFromHint]);
     // A present policy-domain always wins over the hint.
     let hint = ParseHint::with_policy_domain("other.example");
-    let r = parse_json_with_hint(&fixture("clean.json"), &hint).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = fixture("clean.json");
+    let r = parse_json_with_hint(&bytes, &hint).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.policy_domains(), ["example.org"]);
 }
 
