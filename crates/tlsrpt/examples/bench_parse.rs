@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo run --release -p moat-tlsrpt --example bench_parse -- \
-//!     [--iterations 2000] [--rounds 5] [--corpus DIR] [--json-list FILE] [--only json|any]
+//!     [--iterations 2000] [--rounds 5] [--corpus DIR] [--json-list FILE] [--only json|any] \
+//!     [--baseline]
 //! ```
 //!
 //! 1. [`moat_tlsrpt::parse_json`] over the JSON reports: the files named in
@@ -12,6 +13,9 @@
 //!    `DIR/tlsrpt-json/*.json.gz` and `DIR/tlsrpt-eml/*` (gunzip, MIME
 //!    walk, base64, JSON), timed per file; files it rejects are counted and
 //!    left out of the timing.
+//!
+//! With `--baseline`, also serde_json building a plain `Value` tree of the JSON reports (what
+//! `json.loads` does inside parsedmarc), for scale.
 //!
 //! Each is `--rounds` rounds of `--iterations` passes over all its inputs;
 //! the median round and the best are printed, then a machine-readable
@@ -31,6 +35,8 @@ struct Args {
     json_list: Option<PathBuf>,
     /// Run only one of the two measurements (`json` or `any`).
     only: Option<String>,
+    /// Also time serde_json building a plain JSON tree of the same reports, for scale.
+    baseline: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -40,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         corpus: default_corpus(),
         json_list: None,
         only: None,
+        baseline: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => args.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--corpus" => args.corpus = PathBuf::from(value()?),
             "--json-list" => args.json_list = Some(PathBuf::from(value()?)),
+            "--baseline" => args.baseline = true,
             "--only" => match value()?.as_str() {
                 only @ ("json" | "any") => args.only = Some(only.to_owned()),
                 other => return Err(format!("--only takes json or any, not {other:?}")),
@@ -178,6 +186,26 @@ fn bench_json(args: &Args, json_dir: &Path) -> Result<(), String> {
         ok_json.len(),
         bad_json.len()
     );
+    println!(
+        "parse_json throughput: {:.0} MB/s of report JSON",
+        bytes as f64 / ok_json.len() as f64 / median
+    );
+
+    if !args.baseline {
+        return Ok(());
+    }
+    // For scale: serde_json building only a generic JSON tree of the same bytes (what Python's
+    // json.loads does inside parsedmarc), with no report model, checks or warnings.
+    let (tree_median, tree_best) = time_rounds(args, ok_json.len(), || {
+        for (_, bytes) in &ok_json {
+            let _ = black_box(serde_json::from_slice::<serde_json::Value>(black_box(bytes)));
+        }
+    });
+    println!(
+        "serde_json::Value (tree only, for scale): median {tree_median:.2} µs/report (best {tree_best:.2}), {:.0} MB/s",
+        bytes as f64 / ok_json.len() as f64 / tree_median
+    );
+    println!("RESULT serde_json-value us_per_report={tree_median:.4} best={tree_best:.4}");
 
     Ok(())
 }

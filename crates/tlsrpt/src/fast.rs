@@ -166,14 +166,15 @@ fn detail_key(rest: &[u8]) -> Option<(usize, usize)> {
 #[derive(Clone, Copy)]
 struct Keys<const N: usize> {
     seen: u16,
-    other_spelling: [Option<&'static str>; N],
+    /// Per field: 0 for RFC 8460's spelling, else 1 + the index of the other spelling used.
+    other_spelling: [u8; N],
 }
 
 impl<const N: usize> Default for Keys<N> {
     fn default() -> Self {
         Self {
             seen: 0,
-            other_spelling: [None; N],
+            other_spelling: [0; N],
         }
     }
 }
@@ -181,7 +182,7 @@ impl<const N: usize> Default for Keys<N> {
 impl<const N: usize> Keys<N> {
     /// The index in `fields` of `key` (`known` when it is RFC 8460's spelling); `None` for a
     /// key the fast path does not know.
-    #[inline]
+    #[inline(always)]
     fn resolve(&mut self, fields: &[Field; N], known: Option<usize>, key: &[u8]) -> Option<usize> {
         let index = match known {
             Some(i) => i,
@@ -198,19 +199,23 @@ impl<const N: usize> Keys<N> {
     /// The field that `key` is another spelling of, remembered for its warning.
     #[cold]
     fn other(&mut self, fields: &[Field; N], key: &[u8]) -> Option<usize> {
-        let (i, spelling) = fields
+        let (i, k) = fields
             .iter()
             .enumerate()
-            .find_map(|(i, (_, others))| others.iter().find(|o| o.as_bytes() == key).map(|o| (i, *o)))?;
-        self.other_spelling[i] = Some(spelling);
+            .find_map(|(i, (_, others))| others.iter().position(|o| o.as_bytes() == key).map(|k| (i, k)))?;
+        *self.other_spelling.get_mut(i)? = u8::try_from(k + 1).ok()?;
         Some(i)
     }
 
     /// The lenient walk's warning for field `i` if it came under another spelling.
     /// `path` gives the object's JSON path, asked for only when there is a warning.
     fn warn(&self, fields: &[Field; N], i: usize, path: &dyn Fn() -> String, ctx: &mut Ctx) {
-        if let Some(found) = self.other_spelling[i] {
-            warn_non_standard_key(ctx, &path(), found, fields[i].0);
+        let (name, others) = fields[i];
+        if let Some(found) = usize::from(self.other_spelling[i])
+            .checked_sub(1)
+            .and_then(|k| others.get(k))
+        {
+            warn_non_standard_key(ctx, &path(), found, name);
         }
     }
 
@@ -224,7 +229,7 @@ impl<const N: usize> Keys<N> {
     }
 
     fn any_other_spelling(&self) -> bool {
-        self.other_spelling.iter().any(Option::is_some)
+        self.other_spelling.iter().any(|&k| k != 0)
     }
 }
 
@@ -408,7 +413,8 @@ fn policy_result<'a>(cur: &mut Cursor<'a>) -> Option<(PolicyResult<'a>, PolicyNo
                 if !cur.null() {
                     cur.array(|cur| {
                         let mut keys = Keys::default();
-                        failure_details.push(failure_detail(cur, &mut keys)?);
+                        failure_details.push(BLANK_DETAIL);
+                        failure_detail(cur, &mut keys, failure_details.last_mut()?)?;
                         if keys.any_other_spelling() {
                             notes.detail_keys.push((failure_details.len() - 1, keys));
                         }
@@ -488,21 +494,28 @@ fn summary_object(cur: &mut Cursor<'_>, keys: &mut Keys<2>) -> Option<Summary> {
     })
 }
 
-fn failure_detail<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<8>) -> Option<FailureDetail<'a>> {
+/// A failure detail with nothing in it yet.
+const BLANK_DETAIL: FailureDetail<'static> = FailureDetail {
+    result_type: ResultType::ValidationFailure,
+    sending_mta_ip: None,
+    sending_mta_ip_raw: None,
+    receiving_mx_hostname: None,
+    receiving_mx_helo: None,
+    receiving_ip: None,
+    receiving_ip_raw: None,
+    failed_session_count: 0,
+    additional_information: None,
+    failure_reason_code: None,
+};
+
+/// Fill `detail` (blank) from one element of `failure-details`, in place.
+fn failure_detail<'a>(
+    cur: &mut Cursor<'a>,
+    keys: &mut Keys<8>,
+    detail: &mut FailureDetail<'a>,
+) -> Option<()> {
     let mut result_type = None;
     let mut count = None;
-    let mut detail = FailureDetail {
-        result_type: ResultType::ValidationFailure,
-        sending_mta_ip: None,
-        sending_mta_ip_raw: None,
-        receiving_mx_hostname: None,
-        receiving_mx_helo: None,
-        receiving_ip: None,
-        receiving_ip_raw: None,
-        failed_session_count: 0,
-        additional_information: None,
-        failure_reason_code: None,
-    };
     cur.object(detail_key, |cur, index, key| {
         match keys.resolve(&DETAIL, index, key)? {
             0 => {
@@ -537,7 +550,7 @@ fn failure_detail<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<8>) -> Option<Failur
     })?;
     detail.result_type = result_type?;
     detail.failed_session_count = count?;
-    Some(detail)
+    Some(())
 }
 
 /// Bytes that end the fast scan of a string: the closing quote, an escape, or a control
@@ -944,37 +957,34 @@ impl<'a> Cursor<'a> {
 /// A plain dotted-quad IPv4 address (no leading zeros, as the standard parser requires);
 /// anything else is left to [`parse_ip`].
 fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
+    let b = text.as_bytes();
+    let digit = |i: usize| {
+        b.get(i)
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| u16::from(c - b'0'))
+    };
     let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut value = 0u16;
-    let mut digits = 0;
-    for &c in text.as_bytes() {
-        match c {
-            b'0'..=b'9' => {
-                // No leading zeros, at most three digits, at most 255.
-                if digits > 0 && value == 0 {
-                    return None;
-                }
-                value = value * 10 + u16::from(c - b'0');
-                digits += 1;
-                if value > 255 {
-                    return None;
-                }
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
             }
-            b'.' if digits > 0 && index < 3 => {
-                octets[index] = u8::try_from(value).ok()?;
-                index += 1;
-                value = 0;
-                digits = 0;
-            }
-            _ => return None,
+            i += 1;
         }
+        let mut value = digit(i)?;
+        i += 1;
+        // A leading zero stands alone; otherwise up to two more digits.
+        if value != 0 {
+            for _ in 0..2 {
+                let Some(d) = digit(i) else { break };
+                value = value * 10 + d;
+                i += 1;
+            }
+        }
+        *octet = u8::try_from(value).ok()?;
     }
-    if index != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = u8::try_from(value).ok()?;
-    Some(Ipv4Addr::from(octets))
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// An IPv6 address written as hexadecimal groups (at most one `::`); anything else (an embedded
@@ -994,11 +1004,11 @@ fn ipv6_groups(text: &[u8]) -> Option<Ipv6Addr> {
     }
     loop {
         let (mut value, mut digits) = (0u16, 0);
-        while let Some(d) = text.get(i).and_then(|&c| char::from(c).to_digit(16)) {
+        while let Some(d) = text.get(i).and_then(|&c| hex_digit(c)) {
             if digits == 4 {
                 return None;
             }
-            value = (value << 4) | d as u16;
+            value = (value << 4) | d;
             digits += 1;
             i += 1;
         }
@@ -1032,6 +1042,17 @@ fn ipv6_groups(text: &[u8]) -> Option<Ipv6Addr> {
             full[8 - tail..].copy_from_slice(&groups[at..count]);
             Some(Ipv6Addr::from(full))
         }
+        _ => None,
+    }
+}
+
+/// The value of a hexadecimal digit.
+#[inline]
+fn hex_digit(c: u8) -> Option<u16> {
+    match c {
+        b'0'..=b'9' => Some(u16::from(c - b'0')),
+        b'a'..=b'f' => Some(u16::from(c - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(c - b'A' + 10)),
         _ => None,
     }
 }
@@ -1158,6 +1179,14 @@ mod tests {
             "",
             "a.b.c.d",
             "1.2.3.+4",
+            "1.2.3.04",
+            "00.1.2.3",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1.2.3.256",
+            "1.2.3.1000",
+            "10.0.0.10",
+            "199.255.100.9",
         ] {
             assert_eq!(ipv4_dotted(text), text.parse::<Ipv4Addr>().ok(), "{text}");
         }
