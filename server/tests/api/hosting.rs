@@ -1,110 +1,43 @@
 //! Hosted MTA-STS end to end on loopback: a customer zone served by a real DNS server, Moat
 //! checking its CNAMEs, Moat's authoritative DNS answers, and the policy HTTPS server.
 
-use crate::{both_backends, helpers::spawn_app_with};
-use hickory_server::{
-    proto::{
-        op::{Message, Query, ResponseCode},
-        rr::{
-            LowerName, Name, RData, Record, RecordType,
-            rdata::{A, CNAME, MX, NS, SOA, TXT},
-        },
-    },
-    store::in_memory::InMemoryZoneHandler,
-    zone_handler::{AxfrPolicy, Catalog, ZoneType},
+use crate::{
+    both_backends,
+    customer_dns::{CustomerDns, a, cname, delegation, mx, name, rec},
+    helpers::spawn_app_with,
+};
+use hickory_server::proto::{
+    op::{Message, Query, ResponseCode},
+    rr::{RData, Record, RecordType, rdata::TXT},
 };
 use moat_domain::{
     Action,
     hosting::{DomainKind, DomainState, RecordKind, RecordStatus},
 };
-use moat_hosting::{DnsSockets, dns::ZoneServer};
 use moat_services::{
     Services, domains,
     tenancy::{self, Actor, OrgScope},
 };
 use moat_store::Backend;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tokio_util::sync::CancellationToken;
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
 const ZONE: &str = "sts.moat.test";
 const CUSTOMER: &str = "customer.test";
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(format!("{}.", s.trim_end_matches('.'))).unwrap()
+/// The customer's zone as the tests start it: its MX host `mx1.customer.test` (127.0.0.20) and
+/// `records`.
+fn publish(customer: &CustomerDns, mut records: Vec<Record>) {
+    records.push(mx(CUSTOMER, 10, "mx1.customer.test"));
+    records.push(a("mx1.customer.test", Ipv4Addr::new(127, 0, 0, 20)));
+    customer.publish(records);
 }
 
-fn rec(owner: &str, data: RData) -> Record {
-    Record::from_rdata(name(owner), 60, data)
-}
-
-fn cname(owner: &str, target: &str) -> Record {
-    rec(owner, RData::CNAME(CNAME(name(target))))
-}
-
-/// The customer's own DNS: an authoritative server for `customer.test` whose records the
-/// test changes as a customer would in their DNS console.
-struct CustomerDns {
-    server: ZoneServer,
-    addr: SocketAddr,
-    token: CancellationToken,
-}
-
-impl Drop for CustomerDns {
-    fn drop(&mut self) {
-        self.token.cancel();
-    }
-}
-
-impl CustomerDns {
-    async fn start() -> CustomerDns {
-        let sockets = DnsSockets::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = sockets.local_addr().unwrap();
-        let server = ZoneServer::new();
-        let token = CancellationToken::new();
-        tokio::spawn(sockets.serve(server.clone(), token.clone()));
-        CustomerDns { server, addr, token }
-    }
-
-    /// Publishes exactly `records` (plus SOA/NS and the MX).
-    fn publish(&self, records: Vec<Record>) {
-        let origin = name(CUSTOMER);
-        let mut zh = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
-            origin.clone(),
-            ZoneType::Primary,
-            AxfrPolicy::Deny,
-        );
-        let soa = SOA::new(
-            name("ns.customer.test"),
-            name("hostmaster.customer.test"),
-            1,
-            3600,
-            600,
-            86400,
-            60,
-        );
-        zh.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1);
-        zh.upsert_mut(rec(CUSTOMER, RData::NS(NS(name("ns.customer.test")))), 1);
-        zh.upsert_mut(
-            rec(CUSTOMER, RData::MX(MX::new(10, name("mx1.customer.test")))),
-            1,
-        );
-        zh.upsert_mut(rec("mx1.customer.test", RData::A(A::new(127, 0, 0, 20))), 1);
-        for r in records {
-            zh.upsert_mut(r, 1);
-        }
-        let mut catalog = Catalog::new();
-        catalog.upsert(LowerName::new(&origin), vec![Arc::new(zh)]);
-        self.server.swap(catalog);
-    }
-
-    fn delegate_all(&self) {
-        self.publish(
-            RecordKind::ALL
-                .iter()
-                .map(|k| cname(&k.name(CUSTOMER), &k.target(CUSTOMER, ZONE)))
-                .collect(),
-        );
-    }
+/// The customer publishes the three CNAMEs Moat asks for.
+fn delegate_all(customer: &CustomerDns) {
+    publish(customer, delegation(CUSTOMER, ZONE));
 }
 
 /// One UDP query, no recursion, as a resolver asks an authoritative server.
@@ -196,22 +129,25 @@ both_backends!(
 );
 
 async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
-    let customer = CustomerDns::start().await;
+    let customer = CustomerDns::start(CUSTOMER).await;
     // The owner starts with an old self-hosted TXT at _mta-sts: a conflict to resolve.
-    customer.publish(vec![
-        cname(
-            &RecordKind::PolicyHost.name(CUSTOMER),
-            &RecordKind::PolicyHost.target(CUSTOMER, ZONE),
-        ),
-        rec(
-            "_mta-sts.customer.test",
-            RData::TXT(TXT::new(vec!["v=STSv1; id=old1;".into()])),
-        ),
-        cname(
-            "_smtp._tls.customer.test",
-            "_smtp._tls.customer.test.elsewhere.test",
-        ),
-    ]);
+    publish(
+        &customer,
+        vec![
+            cname(
+                &RecordKind::PolicyHost.name(CUSTOMER),
+                &RecordKind::PolicyHost.target(CUSTOMER, ZONE),
+            ),
+            rec(
+                "_mta-sts.customer.test",
+                RData::TXT(TXT::new(vec!["v=STSv1; id=old1;".into()])),
+            ),
+            cname(
+                "_smtp._tls.customer.test",
+                "_smtp._tls.customer.test.elsewhere.test",
+            ),
+        ],
+    );
     let resolvers = customer.addr.to_string();
     let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
     else {
@@ -295,7 +231,7 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
     );
 
     // The owner fixes the records; the next check activates the domain.
-    customer.delegate_all();
+    delegate_all(&customer);
     let d = domains::check(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(d.state, DomainState::Active, "{:?}", d.records);
     let id = d.policy.as_ref().unwrap().policy_id.clone();
@@ -419,8 +355,8 @@ async fn a_delegated_domain_is_served_by_dns_and_https(backend: Backend) {
 }
 
 async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend) {
-    let customer = CustomerDns::start().await;
-    customer.delegate_all();
+    let customer = CustomerDns::start(CUSTOMER).await;
+    delegate_all(&customer);
     let resolvers = customer.addr.to_string();
     let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
     else {
@@ -571,8 +507,8 @@ async fn policy_changes_serve_the_body_before_publishing_the_id(backend: Backend
 }
 
 async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
-    let customer = CustomerDns::start().await;
-    customer.delegate_all();
+    let customer = CustomerDns::start(CUSTOMER).await;
+    delegate_all(&customer);
     let resolvers = customer.addr.to_string();
     let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
     else {
@@ -597,13 +533,16 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     );
 
     // The owner deletes one CNAME by mistake.
-    customer.publish(vec![
-        cname("mta-sts.customer.test", "mta-sts.customer.test.sts.moat.test"),
-        cname(
-            "_smtp._tls.customer.test",
-            "_smtp._tls.customer.test.sts.moat.test",
-        ),
-    ]);
+    publish(
+        &customer,
+        vec![
+            cname("mta-sts.customer.test", "mta-sts.customer.test.sts.moat.test"),
+            cname(
+                "_smtp._tls.customer.test",
+                "_smtp._tls.customer.test.sts.moat.test",
+            ),
+        ],
+    );
     let d = domains::check(svc, &scope, CUSTOMER).await.unwrap();
     assert_eq!(d.state, DomainState::Degraded);
     let sts = d.records.iter().find(|r| r.kind == RecordKind::StsTxt).unwrap();
@@ -633,7 +572,7 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
     );
 
     // Fixed again: active, with an audit entry.
-    customer.delegate_all();
+    delegate_all(&customer);
     assert_eq!(
         domains::check(svc, &scope, CUSTOMER).await.unwrap().state,
         DomainState::Active
@@ -665,8 +604,8 @@ async fn broken_records_degrade_the_domain_and_alert(backend: Backend) {
 }
 
 async fn several_instances_serve_the_same_view(backend: Backend) {
-    let customer = CustomerDns::start().await;
-    customer.delegate_all();
+    let customer = CustomerDns::start(CUSTOMER).await;
+    delegate_all(&customer);
     let resolvers = customer.addr.to_string();
     let env = [("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", resolvers.as_str())];
     let Some(app) = spawn_app_with(backend, &env).await else {
@@ -715,7 +654,7 @@ async fn several_instances_serve_the_same_view(backend: Backend) {
 
 async fn domains_are_scoped_to_their_organization(backend: Backend) {
     // A resolver that refuses everything (the customer zone is not published).
-    let refusing = CustomerDns::start().await;
+    let refusing = CustomerDns::start(CUSTOMER).await;
     let resolvers = refusing.addr.to_string();
     let Some(app) = spawn_app_with(backend, &[("MOAT_ZONE", ZONE), ("MOAT_RESOLVERS", &resolvers)]).await
     else {

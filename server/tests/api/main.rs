@@ -2,6 +2,7 @@
 //! PostgreSQL (when `MOAT_TEST_POSTGRES_URL` is set; required in CI).
 
 mod cli;
+mod customer_dns;
 mod dashboard;
 mod helpers;
 mod hosting;

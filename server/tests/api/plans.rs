@@ -2,103 +2,38 @@
 //! mx1 to mx2; Moat proposes the safe sequence and tracks it as the policy is edited and
 //! the wait passes.
 
-use crate::{both_backends, helpers::spawn_app_with};
-use hickory_server::{
-    proto::rr::{
-        LowerName, Name, RData, Record,
-        rdata::{A, CNAME, MX, NS, SOA},
-    },
-    store::in_memory::InMemoryZoneHandler,
-    zone_handler::{AxfrPolicy, Catalog, ZoneType},
+use crate::{
+    both_backends,
+    customer_dns::{CustomerDns, a, delegation, mx},
+    helpers::spawn_app_with,
 };
 use moat_domain::{
     Action,
-    hosting::{DomainKind, DomainState, RecordKind},
+    hosting::{DomainKind, DomainState},
     mta_sts::{MxChangePlan, PlanAction},
 };
-use moat_hosting::{DnsSockets, dns::ZoneServer};
 use moat_services::{
     Services, domains, plans,
     tenancy::{self, Actor, OrgScope},
 };
 use moat_store::Backend;
-use std::{
-    net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
-};
-use tokio_util::sync::CancellationToken;
+use std::net::Ipv4Addr;
 
 const ZONE: &str = "sts.moat.test";
 const D: &str = "plans.test";
 const MX1: &str = "mx1.plans.test";
 const MX2: &str = "mx2.plans.test";
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(format!("{}.", s.trim_end_matches('.'))).unwrap()
-}
-
-fn rec(owner: &str, data: RData) -> Record {
-    Record::from_rdata(name(owner), 60, data)
-}
-
-/// The customer's authoritative DNS for `plans.test`, whose MX set can be re-published.
-struct CustomerDns {
-    addr: SocketAddr,
-    server: ZoneServer,
-    token: CancellationToken,
-}
-
-impl Drop for CustomerDns {
-    fn drop(&mut self) {
-        self.token.cancel();
+/// The customer's authoritative DNS for `plans.test` with the MX hosts `hosts` (by preference,
+/// on 127.0.0.30 and up) and the three CNAMEs delegating to Moat.
+fn publish_mx(dns: &CustomerDns, hosts: &[&str]) {
+    let mut records = delegation(D, ZONE);
+    for (i, host) in hosts.iter().enumerate() {
+        let preference = 10 * (u16::try_from(i).unwrap() + 1);
+        records.push(mx(D, preference, host));
+        records.push(a(host, Ipv4Addr::new(127, 0, 0, u8::try_from(30 + i).unwrap())));
     }
-}
-
-impl CustomerDns {
-    async fn start(mx: &[&str]) -> CustomerDns {
-        let sockets = DnsSockets::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = sockets.local_addr().unwrap();
-        let server = ZoneServer::new();
-        let token = CancellationToken::new();
-        tokio::spawn(sockets.serve(server.clone(), token.clone()));
-        let dns = CustomerDns { addr, server, token };
-        dns.publish(mx);
-        dns
-    }
-
-    /// Replaces the zone: the MX hosts `mx` (by preference), their addresses and the three
-    /// CNAMEs delegating to Moat.
-    fn publish(&self, mx: &[&str]) {
-        let origin = name(D);
-        let mut zh = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
-            origin.clone(),
-            ZoneType::Primary,
-            AxfrPolicy::Deny,
-        );
-        let soa = SOA::new(
-            name("ns.plans.test"),
-            name("hostmaster.plans.test"),
-            1,
-            3600,
-            600,
-            86400,
-            60,
-        );
-        zh.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1);
-        zh.upsert_mut(rec(D, RData::NS(NS(name("ns.plans.test")))), 1);
-        for (i, host) in mx.iter().enumerate() {
-            let pref = 10 * (u16::try_from(i).unwrap() + 1);
-            zh.upsert_mut(rec(D, RData::MX(MX::new(pref, name(host)))), 1);
-            let last = u8::try_from(30 + i).unwrap();
-            zh.upsert_mut(rec(host, RData::A(A(Ipv4Addr::new(127, 0, 0, last)))), 1);
-        }
-        for k in RecordKind::ALL {
-            zh.upsert_mut(rec(&k.name(D), RData::CNAME(CNAME(name(&k.target(D, ZONE))))), 1);
-        }
-        let mut catalog = Catalog::new();
-        catalog.upsert(LowerName::new(&origin), vec![Arc::new(zh)]);
-        self.server.swap(catalog);
-    }
+    dns.publish(records);
 }
 
 struct Fixture {
@@ -107,7 +42,8 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Option<Fixture> {
-    let dns = CustomerDns::start(&[MX1]).await;
+    let dns = CustomerDns::start(D).await;
+    publish_mx(&dns, &[MX1]);
     let resolvers = dns.addr.to_string();
     let app = spawn_app_with(
         backend,
@@ -207,7 +143,7 @@ async fn an_mx_move_is_planned_and_tracked(backend: Backend) {
     assert_eq!(view.updated_at, now);
 
     // The customer moves the MX to mx2: add mx2, DNS already changed, wait, remove mx1.
-    fx.dns.publish(&[MX2]);
+    publish_mx(&fx.dns, &[MX2]);
     let view = plans::mx_plan(svc, &scope, D, now).await.unwrap();
     assert_eq!(view.live_mx, v(&[MX2]));
     let plan = view.plan.clone().unwrap_or_else(|| panic!("{view:?}"));
@@ -394,7 +330,7 @@ async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
     plans::mx_plan(svc, &scope, D, moat_services::now())
         .await
         .unwrap();
-    fx.dns.publish(&[MX2]);
+    publish_mx(&fx.dns, &[MX2]);
     let env = vec![
         ("MOAT_DATABASE_URL".to_owned(), fx.app.db_url.clone()),
         ("MOAT_DATA_DIR".to_owned(), fx.app.data_dir.display().to_string()),

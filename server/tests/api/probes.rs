@@ -2,21 +2,16 @@
 //! zone whose two MX hosts are loopback SMTP servers (one with a certificate from a test CA,
 //! one self-signed), probed by the real application.
 
-use crate::{both_backends, helpers::spawn_app_with};
-use hickory_server::{
-    proto::rr::{
-        LowerName, Name, RData, Record,
-        rdata::{A, CNAME, MX, NS, SOA},
-    },
-    store::in_memory::InMemoryZoneHandler,
-    zone_handler::{AxfrPolicy, Catalog, ZoneType},
+use crate::{
+    both_backends,
+    customer_dns::{CustomerDns, a, delegation, mx},
+    helpers::spawn_app_with,
 };
 use moat_domain::{
     Action,
-    hosting::{DomainKind, DomainState, RecordKind},
+    hosting::{DomainKind, DomainState},
     mta_sts::ReadinessCode,
 };
-use moat_hosting::{DnsSockets, dns::ZoneServer};
 use moat_services::{
     Services, domains, probe,
     tenancy::{self, Actor, OrgScope},
@@ -28,7 +23,7 @@ use rustls::{
     pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
 };
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr},
     sync::{Arc, Mutex},
 };
 use tokio::{
@@ -37,7 +32,6 @@ use tokio::{
     task::JoinHandle,
 };
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 
 const ZONE: &str = "sts.moat.test";
 const D: &str = "probes.test";
@@ -46,65 +40,16 @@ const MX2: &str = "mx2.probes.test";
 const MX1_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
 const MX2_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 21);
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(format!("{}.", s.trim_end_matches('.'))).unwrap()
-}
-
-fn rec(owner: &str, data: RData) -> Record {
-    Record::from_rdata(name(owner), 60, data)
-}
-
 // ---------------------------------------------------------------- customer DNS
 
 /// The customer's authoritative DNS for `probes.test`: two MX hosts on loopback addresses
 /// and the three CNAMEs delegating to Moat.
-struct CustomerDns {
-    addr: SocketAddr,
-    token: CancellationToken,
-}
-
-impl Drop for CustomerDns {
-    fn drop(&mut self) {
-        self.token.cancel();
-    }
-}
-
-impl CustomerDns {
-    async fn start() -> CustomerDns {
-        let sockets = DnsSockets::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = sockets.local_addr().unwrap();
-        let server = ZoneServer::new();
-        let token = CancellationToken::new();
-        tokio::spawn(sockets.serve(server.clone(), token.clone()));
-        let origin = name(D);
-        let mut zh = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
-            origin.clone(),
-            ZoneType::Primary,
-            AxfrPolicy::Deny,
-        );
-        let soa = SOA::new(
-            name("ns.probes.test"),
-            name("hostmaster.probes.test"),
-            1,
-            3600,
-            600,
-            86400,
-            60,
-        );
-        zh.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1);
-        zh.upsert_mut(rec(D, RData::NS(NS(name("ns.probes.test")))), 1);
-        zh.upsert_mut(rec(D, RData::MX(MX::new(10, name(MX1)))), 1);
-        zh.upsert_mut(rec(D, RData::MX(MX::new(20, name(MX2)))), 1);
-        zh.upsert_mut(rec(MX1, RData::A(A(MX1_IP))), 1);
-        zh.upsert_mut(rec(MX2, RData::A(A(MX2_IP))), 1);
-        for k in RecordKind::ALL {
-            zh.upsert_mut(rec(&k.name(D), RData::CNAME(CNAME(name(&k.target(D, ZONE))))), 1);
-        }
-        let mut catalog = Catalog::new();
-        catalog.upsert(LowerName::new(&origin), vec![Arc::new(zh)]);
-        server.swap(catalog);
-        CustomerDns { addr, token }
-    }
+async fn customer_dns() -> CustomerDns {
+    let dns = CustomerDns::start(D).await;
+    let mut records = delegation(D, ZONE);
+    records.extend([mx(D, 10, MX1), mx(D, 20, MX2), a(MX1, MX1_IP), a(MX2, MX2_IP)]);
+    dns.publish(records);
+    dns
 }
 
 // ---------------------------------------------------------------- certificates
@@ -276,7 +221,7 @@ struct Fixture {
 /// The app, the customer DNS, mx1 with a valid certificate and mx2 with a self-signed one.
 async fn fixture(backend: Backend) -> Option<Fixture> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dns = CustomerDns::start().await;
+    let dns = customer_dns().await;
     let ca = TestCa::new();
     let mut ca_file = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(&mut ca_file, ca.pem.as_bytes()).unwrap();
