@@ -1057,19 +1057,10 @@ fn hex_digit(c: u8) -> Option<u16> {
     }
 }
 
-/// `text` without surrounding white space; `None` when nothing is left.
-#[inline]
+/// `text` without surrounding white space; `None` when nothing is left. (Plain strings are
+/// trimmed in [`Cursor::text_body`]; this is for those with escapes.)
 fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     match text {
-        // Most values start and end with a visible ASCII character: nothing to trim.
-        Cow::Borrowed(s)
-            if matches!(
-                (s.as_bytes().first(), s.as_bytes().last()),
-                (Some(b'!'..=b'~'), Some(b'!'..=b'~'))
-            ) =>
-        {
-            Some(Cow::Borrowed(s))
-        }
         Cow::Borrowed(s) => Some(s.trim()).filter(|t| !t.is_empty()).map(Cow::Borrowed),
         Cow::Owned(s) => {
             let t = s.trim();

@@ -94,6 +94,26 @@ pub struct User {
 }
 
 impl TestApp {
+    /// Runs the `moat` CLI on this app's database and data directory with the extra
+    /// environment `env`, on a blocking thread so the app keeps serving meanwhile.
+    pub fn cli(
+        &self,
+        env: &[(&str, String)],
+        args: &[&str],
+    ) -> impl std::future::Future<Output = std::process::Output> + use<> {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moat"));
+        command
+            .args(args)
+            .env("MOAT_DATABASE_URL", &self.db_url)
+            .env("MOAT_DATA_DIR", &self.data_dir)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    }
+
     pub fn anonymous(&self) -> User {
         let client = Client::builder()
             .cookie_store(true)

@@ -331,26 +331,14 @@ async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
         .await
         .unwrap();
     publish_mx(&fx.dns, &[MX2]);
-    let env = vec![
-        ("MOAT_DATABASE_URL".to_owned(), fx.app.db_url.clone()),
-        ("MOAT_DATA_DIR".to_owned(), fx.app.data_dir.display().to_string()),
-        ("MOAT_ZONE".to_owned(), ZONE.to_owned()),
-        ("MOAT_RESOLVERS".to_owned(), fx.dns.addr.to_string()),
+    let env = [
+        ("MOAT_ZONE", ZONE.to_owned()),
+        ("MOAT_RESOLVERS", fx.dns.addr.to_string()),
     ];
-    let run = |args: &[&str]| {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let env = env.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_moat"))
-                .args(&args)
-                .envs(env)
-                .output()
-                .unwrap()
-        })
-    };
+    let run = |args: &[&str]| fx.app.cli(&env, args);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
 
-    let out = run(&["mx-plan", D, "--org", "CliPlans", "--json"]).await.unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans", "--json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let view: plans::MxPlanView = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(view.live_mx, v(&[MX2]));
@@ -362,7 +350,7 @@ async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
         "{json}"
     );
 
-    let out = run(&["mx-plan", D, "--org", "CliPlans"]).await.unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
     assert!(shown.contains(&format!("1. [ ] add {MX2}")), "{shown}");
@@ -373,24 +361,18 @@ async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
     );
     assert!(shown.contains(&format!("4. [ ] remove {MX1}")), "{shown}");
 
-    let out = run(&["mx-plan", D, "--org", "CliPlans", "--propose", "mx..bad"])
-        .await
-        .unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans", "--propose", "mx..bad"]).await;
     assert!(!out.status.success());
-    let out = run(&["mx-plan", D, "--org", "CliPlans", "--propose", MX2, "--json"])
-        .await
-        .unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans", "--propose", MX2, "--json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let view: plans::MxPlanView = serde_json::from_slice(&out.stdout).unwrap();
     assert!(view.plan.is_some_and(|p| !p.complete));
 
-    let out = run(&["mx-plan", D, "--org", "CliPlans", "--dismiss"])
-        .await
-        .unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans", "--dismiss"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("dismissed"), "{}", text(&out.stdout));
     // The policy still lacks mx2, which receives mail: the next look plans again.
-    let out = run(&["mx-plan", D, "--org", "CliPlans"]).await.unwrap();
+    let out = run(&["mx-plan", D, "--org", "CliPlans"]).await;
     let shown = text(&out.stdout);
     assert!(shown.contains(&format!("1. [ ] add {MX2}")), "{shown}");
 
@@ -398,6 +380,6 @@ async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {
     tenancy::operator_create_org(svc, "ElsewherePlans", false, None)
         .await
         .unwrap();
-    let out = run(&["mx-plan", D, "--org", "ElsewherePlans"]).await.unwrap();
+    let out = run(&["mx-plan", D, "--org", "ElsewherePlans"]).await;
     assert_eq!(out.status.code(), Some(1));
 }

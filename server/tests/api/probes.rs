@@ -52,6 +52,17 @@ async fn customer_dns() -> CustomerDns {
     dns
 }
 
+/// The audit entry of the latest switch to enforce that overrode the readiness checks.
+async fn override_audit_entry(svc: &Services, scope: &OrgScope) -> moat_domain::views::AuditEntryView {
+    let audit = moat_store::audit::list(&svc.db, scope.org_id(), 50)
+        .await
+        .unwrap();
+    audit
+        .into_iter()
+        .find(|e| e.action == "policy.enforce_override")
+        .unwrap_or_else(|| panic!("no policy.enforce_override in the audit log"))
+}
+
 // ---------------------------------------------------------------- certificates
 
 struct TestCa {
@@ -381,13 +392,7 @@ async fn probes_are_stored_and_gate_enforce(backend: Backend) {
     // With the override it is saved, and the audit log says what failed.
     let (d, _) = domains::set_policy(svc, &scope, D, &enforce(true)).await.unwrap();
     assert_eq!(d.policy.unwrap().mode.as_str(), "enforce");
-    let audit = moat_store::audit::list(&svc.db, scope.org_id(), 50)
-        .await
-        .unwrap();
-    let entry = audit
-        .iter()
-        .find(|e| e.action == "policy.enforce_override")
-        .unwrap_or_else(|| panic!("{audit:?}"));
+    let entry = override_audit_entry(svc, &scope).await;
     assert!(
         entry.detail.contains("mx-probes")
             && entry.detail.contains("certificate")
@@ -470,36 +475,21 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
     let scope = operator_scope(svc, "Cli").await;
     domains::add(svc, &scope, D, DomainKind::Hosted).await.unwrap();
     domains::check(svc, &scope, D).await.unwrap();
-    let env = vec![
-        ("MOAT_DATABASE_URL".to_owned(), fx.app.db_url.clone()),
-        ("MOAT_DATA_DIR".to_owned(), fx.app.data_dir.display().to_string()),
-        ("MOAT_ZONE".to_owned(), ZONE.to_owned()),
-        ("MOAT_RESOLVERS".to_owned(), fx.dns.addr.to_string()),
-        ("MOAT_PROBE_PORT".to_owned(), fx.port.to_string()),
-        ("MOAT_PROBE_ALLOW_PRIVATE".to_owned(), "true".to_owned()),
-        (
-            "MOAT_PROBE_CA".to_owned(),
-            fx.ca_file.path().display().to_string(),
-        ),
+    let env = [
+        ("MOAT_ZONE", ZONE.to_owned()),
+        ("MOAT_RESOLVERS", fx.dns.addr.to_string()),
+        ("MOAT_PROBE_PORT", fx.port.to_string()),
+        ("MOAT_PROBE_ALLOW_PRIVATE", "true".to_owned()),
+        ("MOAT_PROBE_CA", fx.ca_file.path().display().to_string()),
     ];
-    let run = |args: &[&str]| {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let env = env.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_moat"))
-                .args(&args)
-                .envs(env)
-                .output()
-                .unwrap()
-        })
-    };
+    let run = |args: &[&str]| fx.app.cli(&env, args);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
 
-    let out = run(&["probe", D, "--org", "Cli", "--json"]).await.unwrap();
+    let out = run(&["probe", D, "--org", "Cli", "--json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["probes"].as_array().unwrap().len(), 2, "{v}");
-    let table = run(&["probe", D, "--org", "Cli"]).await.unwrap();
+    let table = run(&["probe", D, "--org", "Cli"]).await;
     assert!(table.status.success());
     assert!(
         text(&table.stdout).contains("certificate-not-trusted") && text(&table.stdout).contains(MX1),
@@ -508,7 +498,7 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
     );
 
     // Not ready: exit status 3, the checklist as JSON or text.
-    let out = run(&["readiness", D, "--org", "Cli", "--json"]).await.unwrap();
+    let out = run(&["readiness", D, "--org", "Cli", "--json"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ready"], false);
@@ -519,7 +509,7 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
         .find(|c| c["code"] == "mx-probes")
         .unwrap();
     assert_eq!(mx["passed"], false);
-    let out = run(&["readiness", D, "--org", "Cli"]).await.unwrap();
+    let out = run(&["readiness", D, "--org", "Cli"]).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stdout).contains("[FAIL] MX hosts accept TLS"),
@@ -530,10 +520,10 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
     tenancy::operator_create_org(svc, "Elsewhere", false, None)
         .await
         .unwrap();
-    let out = run(&["readiness", D, "--org", "Elsewhere"]).await.unwrap();
+    let out = run(&["readiness", D, "--org", "Elsewhere"]).await;
     assert_eq!(out.status.code(), Some(1));
 
-    let out = run(&["lint", D, "--org", "Cli", "--json"]).await.unwrap();
+    let out = run(&["lint", D, "--org", "Cli", "--json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         serde_json::from_slice::<serde_json::Value>(&out.stdout)
@@ -555,7 +545,7 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
         "--max-age",
         "86400",
     ];
-    let out = run(&set).await.unwrap();
+    let out = run(&set).await;
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("not ready for enforce") && text(&out.stderr).contains("mx-probes"),
@@ -564,14 +554,8 @@ async fn the_cli_probes_checks_readiness_and_overrides(backend: Backend) {
     );
     let mut overridden = set.to_vec();
     overridden.push("--override-readiness");
-    let out = run(&overridden).await.unwrap();
+    let out = run(&overridden).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let audit = moat_store::audit::list(&svc.db, scope.org_id(), 50)
-        .await
-        .unwrap();
-    let entry = audit
-        .iter()
-        .find(|e| e.action == "policy.enforce_override")
-        .unwrap_or_else(|| panic!("{audit:?}"));
+    let entry = override_audit_entry(svc, &scope).await;
     assert_eq!(entry.actor, "cli");
 }

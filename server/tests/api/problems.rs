@@ -4,7 +4,10 @@
 //! on loopback), nothing is repeated before its interval or after acknowledgement, and the
 //! daily digest goes out once a day.
 
-use crate::{both_backends, helpers::spawn_app_with};
+use crate::{
+    both_backends,
+    helpers::{TestApp, spawn_app_with},
+};
 use moat_domain::{
     Action,
     calendar::format_day,
@@ -654,26 +657,35 @@ async fn owner_actor(svc: &Services, email: &str) -> Actor {
     Actor::User(view)
 }
 
-async fn baseline_jump(backend: Backend) {
-    let Some(app) = spawn_app_with(
+/// An app that detects only when asked, with organization `org` and its reporting-only domain
+/// `domain`.
+async fn reporting_domain(
+    backend: Backend,
+    org: &str,
+    domain: &str,
+) -> Option<(TestApp, OrgId, OrgScope, DomainId)> {
+    let app = spawn_app_with(
         backend,
         &[("MOAT_RESOLVERS", "127.0.0.1:9"), ("MOAT_DETECT_INTERVAL", "0")],
     )
-    .await
-    else {
-        return;
-    };
+    .await?;
     let svc = &app.services;
-    let org = tenancy::operator_create_org(svc, "Jump", false, None)
-        .await
-        .unwrap();
+    let org = tenancy::operator_create_org(svc, org, false, None).await.unwrap();
     let scope = tenancy::authorize(svc, &Actor::Operator, org, Action::ManageDomains)
         .await
         .unwrap();
-    domains::add(svc, &scope, "jump.test", DomainKind::ReportingOnly)
+    domains::add(svc, &scope, domain, DomainKind::ReportingOnly)
         .await
         .unwrap();
-    let id = domains::get(svc, &scope, "jump.test").await.unwrap().id;
+    let id = domains::get(svc, &scope, domain).await.unwrap().id;
+    Some((app, org, scope, id))
+}
+
+async fn baseline_jump(backend: Backend) {
+    let Some((app, org, scope, id)) = reporting_domain(backend, "Jump", "jump.test").await else {
+        return;
+    };
+    let svc = &app.services;
     let now = moat_services::now();
     let today = now - now.rem_euclid(DAY);
     let mut n = 0;
@@ -744,25 +756,10 @@ async fn baseline_jump(backend: Backend) {
 /// counts opens a bounded number of problems, with clean one-line text, and the dashboard
 /// still sums.
 async fn forged_reports_are_bounded(backend: Backend) {
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("MOAT_RESOLVERS", "127.0.0.1:9"), ("MOAT_DETECT_INTERVAL", "0")],
-    )
-    .await
-    else {
+    let Some((app, org, scope, id)) = reporting_domain(backend, "Forged", "forged.test").await else {
         return;
     };
     let svc = &app.services;
-    let org = tenancy::operator_create_org(svc, "Forged", false, None)
-        .await
-        .unwrap();
-    let scope = tenancy::authorize(svc, &Actor::Operator, org, Action::ManageDomains)
-        .await
-        .unwrap();
-    domains::add(svc, &scope, "forged.test", DomainKind::ReportingOnly)
-        .await
-        .unwrap();
-    let id = domains::get(svc, &scope, "forged.test").await.unwrap().id;
     let now = moat_services::now();
     let today = now - now.rem_euclid(DAY);
     let names: Vec<String> = (0..30)
@@ -838,25 +835,10 @@ async fn forged_reports_are_bounded(backend: Backend) {
 /// A problem announced at one severity, escalated, then resolved before the escalation was
 /// sent: the escalation and the resolution are still announced (once each).
 async fn escalation_then_resolution(backend: Backend) {
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("MOAT_RESOLVERS", "127.0.0.1:9"), ("MOAT_DETECT_INTERVAL", "0")],
-    )
-    .await
-    else {
+    let Some((app, org, _scope, id)) = reporting_domain(backend, "Esc", "esc.test").await else {
         return;
     };
     let svc = &app.services;
-    let org = tenancy::operator_create_org(svc, "Esc", false, None)
-        .await
-        .unwrap();
-    let scope = tenancy::authorize(svc, &Actor::Operator, org, Action::ManageDomains)
-        .await
-        .unwrap();
-    domains::add(svc, &scope, "esc.test", DomainKind::ReportingOnly)
-        .await
-        .unwrap();
-    let id = domains::get(svc, &scope, "esc.test").await.unwrap().id;
     let finding = |severity: &str| moat_store::problems::Finding {
         rule: "mx-tls".into(),
         subject: "mx.esc.test".into(),
