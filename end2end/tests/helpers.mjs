@@ -75,19 +75,31 @@ export async function startMoat(env = {}) {
   };
 }
 
+/**
+ * Starts Chromium. Debian's build now and then dies with SIGSEGV while starting up on this
+ * VM, before any page exists; such a start is tried again (up to three times in all) and
+ * said so on stderr. Anything after a successful start fails the test as usual.
+ */
 export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({
+        executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.error(`chromium did not start (attempt ${attempt}): ${String(err.message).split('\n')[0]}; trying again`);
+    }
+  }
 }
 
 /** A page that records uncaught errors (a failed hydration shows up here). */
