@@ -14,7 +14,7 @@ use moat_domain::{
     hosting::{DomainKind, DomainState, RecordStatus},
     mta_sts::{
         LintFinding, MxCertNames, MxPattern, MxProbeSummary, Readiness, ReadinessCode, ReadinessInput,
-        ReportFailureSummary, evaluate_readiness, lint_policy,
+        ReportFailureSummary, evaluate_readiness, lint_policy, mx_unknown_finding,
     },
     views::{DomainView, MxProbeView, ReadinessView},
 };
@@ -582,6 +582,9 @@ pub async fn lint(svc: &Services, scope: &OrgScope, name: &str) -> Result<Vec<Li
 }
 
 fn lint_of(patterns: &[MxPattern], seen: &Seen) -> Vec<LintFinding> {
+    if let Some(why) = &seen.lookup_failed {
+        return vec![mx_unknown_finding(why)];
+    }
     let mut certs: Vec<MxCertNames> = Vec::new();
     for p in seen.probes.iter().filter(|p| !p.cert_names.is_empty()) {
         match certs.iter_mut().find(|c| c.mx_host == p.mx_host) {

@@ -291,7 +291,7 @@ async fn an_mx_move_is_planned_and_tracked(backend: Backend) {
     assert_eq!(row.live_mx_json, format!("[\"{MX2}\"]"), "untouched");
 
     // The customer's DNS does not answer: the stored plan is shown as it was, with the
-    // reason; planning is refused; readiness says the MX hosts are unknown.
+    // reason; planning is refused; readiness and the lint say the MX hosts are unknown.
     plans::propose(svc, &scope, D, &v(&[outlook]), later)
         .await
         .unwrap();
@@ -318,6 +318,10 @@ async fn an_mx_move_is_planned_and_tracked(backend: Backend) {
         !mx.passed && mx.detail.contains("live MX hosts are unknown"),
         "{mx:?}"
     );
+    // The lint does not take the failed lookup for "no MX records".
+    let lint = moat_services::probe::lint(&dark, &scope, D).await.unwrap();
+    let codes: Vec<&str> = lint.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["mx-unknown"], "{lint:?}");
 }
 
 async fn the_cli_shows_proposes_and_dismisses(backend: Backend) {

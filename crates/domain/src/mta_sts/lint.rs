@@ -7,6 +7,7 @@
 //! | code | severity | when |
 //! | --- | --- | --- |
 //! | `no-mx` | error | no usable live MX host at all (the only finding then) |
+//! | `mx-unknown` | warning | the MX lookup failed (the only finding then; see [`mx_unknown_finding`]) |
 //! | `mx-not-covered` | error | a live MX host matches no pattern (RFC 8461 §4.1) |
 //! | `cert-name-mismatch` | error | a live MX presented a certificate whose names don't include it |
 //! | `pattern-unused` | warning | a pattern matches no live MX host |
@@ -61,6 +62,8 @@ impl fmt::Display for Severity {
 pub enum LintCode {
     /// `no-mx`: the domain has no usable MX host.
     NoMx,
+    /// `mx-unknown`: the MX lookup failed, so nothing could be checked against the live hosts.
+    MxUnknown,
     /// `mx-not-covered`: a live MX host matches no pattern.
     MxNotCovered,
     /// `pattern-unused`: a pattern matches no live MX host.
@@ -81,6 +84,7 @@ impl LintCode {
     pub const fn as_str(self) -> &'static str {
         match self {
             LintCode::NoMx => "no-mx",
+            LintCode::MxUnknown => "mx-unknown",
             LintCode::MxNotCovered => "mx-not-covered",
             LintCode::PatternUnused => "pattern-unused",
             LintCode::WildcardDepth => "wildcard-depth",
@@ -333,6 +337,23 @@ fn quoted_list(items: &[String]) -> String {
         text.push_str(&format!(" and {} more", items.len() - MAX_NAMES_SHOWN));
     }
     text
+}
+
+/// The lint when the domain's MX hosts could not be looked up (`error` says why): a single
+/// `mx-unknown` warning instead of [`lint_policy`]'s findings, which would take the failed
+/// lookup for "no MX records".
+pub fn mx_unknown_finding(error: &str) -> LintFinding {
+    LintFinding {
+        code: LintCode::MxUnknown,
+        severity: Severity::Warning,
+        message: format!(
+            "The domain's MX hosts could not be looked up ({error}), so the policy was not checked \
+             against them."
+        ),
+        fix: "Check that the domain's DNS answers for its MX records, then look again.".to_owned(),
+        mx: None,
+        pattern: None,
+    }
 }
 
 fn no_mx_finding(live_mx: &[String]) -> LintFinding {
@@ -1041,6 +1062,7 @@ mod tests {
     fn codes_serialise_as_documented() {
         for (code, text) in [
             (LintCode::NoMx, "no-mx"),
+            (LintCode::MxUnknown, "mx-unknown"),
             (LintCode::MxNotCovered, "mx-not-covered"),
             (LintCode::PatternUnused, "pattern-unused"),
             (LintCode::WildcardDepth, "wildcard-depth"),
@@ -1056,6 +1078,14 @@ mod tests {
             assert_eq!(back, Ok(code));
         }
         assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Info);
+    }
+
+    #[test]
+    fn a_failed_lookup_is_not_a_missing_mx() {
+        let f = mx_unknown_finding("request timed out");
+        assert_eq!((f.code, f.severity), (LintCode::MxUnknown, Severity::Warning));
+        assert!(f.message.contains("request timed out"), "{}", f.message);
+        assert!(!f.message.contains("no MX records"), "{}", f.message);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod txt;
 pub use coverage::{Coverage, KNOWN_PROVIDER_WILDCARDS, check_coverage, propose_patterns};
 pub use lint::{
     LintCode, LintFinding, MxCertNames, ProviderPreset, Severity, cert_name_matches, lint_policy,
-    provider_presets,
+    mx_unknown_finding, provider_presets,
 };
 pub use parse::{Extension, MAX_POLICY_BYTES, ParsedPolicy, PolicyParseError, PolicyWarning, parse_policy};
 pub use planner::{MxChangePlan, PlanAction, PlanStep, advance, plan_mx_change};
