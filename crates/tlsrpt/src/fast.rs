@@ -31,7 +31,7 @@ use crate::parse::{
 pub(crate) fn parse(bytes: &[u8]) -> Option<Report<'_>> {
     // Invalid UTF-8 anywhere is a JSON error (or a byte-order mark, which the lenient walk
     // warns about); checked once here, every string is then a slice of `text`.
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut cur = Cursor { text, bytes, pos: 0 };
     let mut top = Top::default();
     cur.object(top_key, |cur, index, key| {
@@ -568,28 +568,15 @@ static STRING_STOP: [bool; 256] = {
 };
 
 /// The index of the first byte at or after `from` that ends a plain run of string characters
-/// (see [`STRING_STOP`]), or `bytes.len()`. Eight bytes at a time.
+/// (see [`STRING_STOP`]), or `bytes.len()`. Sixteen bytes at a time.
 #[inline]
 fn find_string_stop(bytes: &[u8], mut from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = bytes.get(from..from + 8) {
-        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let word = u64::from_le_bytes(chunk);
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The classic "has a zero byte" / "has a byte below n" tests: exact for the lowest
-        // flagged byte, which is the one wanted.
-        let hits = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word);
-        let hits = hits & HIGH;
+    while let Some(chunk) = bytes.get(from..).and_then(<[u8]>::first_chunk::<16>) {
+        let hits = block::string_stops(chunk);
         if hits != 0 {
-            return from + (hits.trailing_zeros() / 8) as usize;
+            return from + hits.trailing_zeros() as usize;
         }
-        from += 8;
+        from += 16;
     }
     while let Some(&c) = bytes.get(from) {
         if STRING_STOP[usize::from(c)] {
@@ -601,30 +588,112 @@ fn find_string_stop(bytes: &[u8], mut from: usize) -> usize {
 }
 
 /// The index of the first byte at or after `from` that is not a space (indentation comes in
-/// runs of spaces), or `bytes.len()`. Eight bytes at a time.
+/// runs of spaces), or `bytes.len()`. Sixteen bytes at a time.
 #[inline]
 fn skip_spaces(bytes: &[u8], mut from: usize) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    while let Some(chunk) = bytes.get(from..from + 8) {
-        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let other = u64::from_le_bytes(chunk) ^ u64::from_ne_bytes(*b"        ");
-        if other == 0 {
-            from += 8;
-            continue;
+    while let Some(chunk) = bytes.get(from..).and_then(<[u8]>::first_chunk::<16>) {
+        let others = block::non_spaces(chunk);
+        if others != 0 {
+            return from + others.trailing_zeros() as usize;
         }
-        // Exact per byte (no carry between bytes): the high bit is set for each non-space.
-        let non_space = (((other & LOW7) + LOW7) | other) & !LOW7;
-        if non_space != 0 {
-            return from + (non_space.trailing_zeros() / 8) as usize;
-        }
-        from += 8;
+        from += 16;
     }
     while bytes.get(from) == Some(&b' ') {
         from += 1;
     }
     from
+}
+
+/// Sixteen bytes classified at once: bit `i` of each answer is about byte `i`. SSE2 (part of
+/// every x86-64 CPU, and its intrinsics are safe to call there) where there is SSE2, SWAR on
+/// two 64-bit words elsewhere; the tests hold both to the byte-by-byte definition.
+mod block {
+    /// Bytes that end a plain run of string characters: `"`, `\\` and control characters.
+    #[inline(always)]
+    pub(super) fn string_stops(chunk: &[u8; 16]) -> u32 {
+        imp::string_stops(chunk)
+    }
+
+    /// Bytes other than the space character.
+    #[inline(always)]
+    pub(super) fn non_spaces(chunk: &[u8; 16]) -> u32 {
+        imp::non_spaces(chunk)
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    use sse2 as imp;
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    use swar as imp;
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    mod sse2 {
+        use safe_arch::{
+            cmp_eq_mask_i8_m128i, load_unaligned_m128i, m128i, min_u8_m128i, move_mask_i8_m128i,
+            set_splat_i8_m128i,
+        };
+
+        /// The sign bit of each of the 16 bytes: the low 16 bits, never negative.
+        #[inline(always)]
+        fn mask(v: m128i) -> u32 {
+            move_mask_i8_m128i(v).cast_unsigned()
+        }
+
+        #[inline(always)]
+        fn splat(byte: u8) -> m128i {
+            set_splat_i8_m128i(byte.cast_signed())
+        }
+
+        #[inline(always)]
+        pub(super) fn string_stops(chunk: &[u8; 16]) -> u32 {
+            let v = load_unaligned_m128i(chunk);
+            // Unsigned v <= 0x1f exactly when min(v, 0x1f) == v.
+            let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, splat(0x1f)), v);
+            mask(cmp_eq_mask_i8_m128i(v, splat(b'"')) | cmp_eq_mask_i8_m128i(v, splat(b'\\')) | control)
+        }
+
+        #[inline(always)]
+        pub(super) fn non_spaces(chunk: &[u8; 16]) -> u32 {
+            !mask(cmp_eq_mask_i8_m128i(load_unaligned_m128i(chunk), splat(b' '))) & 0xffff
+        }
+    }
+
+    /// The portable version, also tested where SSE2 is used.
+    #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+    pub(super) mod swar {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+        /// The high bit of each byte of `flags` packed into 8 bits, lowest byte first.
+        fn pack(flags: u64) -> u32 {
+            ((flags & HIGH).wrapping_mul(0x0002_0408_1020_4081) >> 56) as u32
+        }
+
+        /// `flags` applied to both halves of `chunk`, packed.
+        fn halves(chunk: &[u8; 16], flags: impl Fn(u64) -> u64) -> u32 {
+            let v = u128::from_le_bytes(*chunk);
+            pack(flags(v as u64)) | pack(flags((v >> 64) as u64)) << 8
+        }
+
+        /// The high bit of each byte that is not zero; exact (no borrow between bytes).
+        fn non_zero(x: u64) -> u64 {
+            ((x & LOW7) + LOW7) | x
+        }
+
+        pub(in super::super) fn string_stops(chunk: &[u8; 16]) -> u32 {
+            halves(chunk, |word| {
+                // The high bit of each byte at or above 0x20.
+                let printable = ((word & LOW7) + ONES * 0x60) | word;
+                !non_zero(word ^ (ONES * u64::from(b'"')))
+                    | !non_zero(word ^ (ONES * u64::from(b'\\')))
+                    | !printable
+            })
+        }
+
+        pub(in super::super) fn non_spaces(chunk: &[u8; 16]) -> u32 {
+            halves(chunk, |word| non_zero(word ^ (ONES * u64::from(b' '))))
+        }
+    }
 }
 
 /// A position in the input. Every method returns `None` when the input is not what the fast
@@ -1248,6 +1317,7 @@ mod tests {
         assert_eq!(skip_spaces(b"            x", 0), 12);
         assert_eq!(skip_spaces(b"  \t ", 0), 2);
         assert_eq!(skip_spaces(b"                ", 3), 16);
+        assert_eq!(skip_spaces(b"                     ]", 1), 21);
         assert_eq!(skip_spaces("        \u{a0}".as_bytes(), 0), 8);
     }
 
@@ -1262,6 +1332,39 @@ mod tests {
             find_string_stop("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\"".as_bytes(), 0),
             10
         );
+    }
+
+    #[test]
+    fn blocks_classify_every_byte_as_defined() {
+        let expected = |chunk: &[u8; 16], stop: &dyn Fn(u8) -> bool| {
+            (0..16)
+                .filter(|&i| stop(chunk[i]))
+                .fold(0u32, |acc, i| acc | 1 << i)
+        };
+        let is_stop = |c: u8| STRING_STOP[usize::from(c)];
+        let not_space = |c: u8| c != b' ';
+        // Every byte value at every position, among neighbours that are stops, spaces and
+        // ordinary characters in turn (a borrow or carry between bytes would show).
+        for background in [b'a', b' ', b'\n', b'\t', b'"', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff] {
+            for position in 0..16 {
+                for byte in 0..=255u8 {
+                    let mut chunk = [background; 16];
+                    chunk[position] = byte;
+                    for (name, got) in [
+                        ("block", block::string_stops(&chunk)),
+                        ("swar", block::swar::string_stops(&chunk)),
+                    ] {
+                        assert_eq!(got, expected(&chunk, &is_stop), "{name} string_stops {chunk:?}");
+                    }
+                    for (name, got) in [
+                        ("block", block::non_spaces(&chunk)),
+                        ("swar", block::swar::non_spaces(&chunk)),
+                    ] {
+                        assert_eq!(got, expected(&chunk, &not_space), "{name} non_spaces {chunk:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
