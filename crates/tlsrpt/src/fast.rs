@@ -33,29 +33,69 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Report<'_>> {
     // warns about); checked once here, every string is then a slice of `text`.
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut cur = Cursor { text, bytes, pos: 0 };
-    let mut top = Top::default();
+    let mut report = BLANK_REPORT;
+    let mut keys = Keys::<5>::default();
+    let mut date_keys = Keys::<2>::default();
+    // The notes of the policies (by index) with something to warn about.
+    let mut notes: Vec<(usize, PolicyNotes)> = Vec::new();
     cur.object(top_key, |cur, index, key| {
-        match top.keys.resolve(&TOP, index, key)? {
-            0 => top.organization_name = cur.opt_text()?,
-            1 => top.report_id = cur.opt_text()?,
-            2 => top.dates = Some(date_range(cur, &mut top.date_keys)?),
-            3 => top.contact_info = cur.opt_text()?,
+        match keys.resolve(&TOP, index, key)? {
+            // A missing (or empty) identity gets warnings whose wording the lenient walk owns.
+            0 => report.organization_name = cur.opt_text()??,
+            1 => report.report_id = cur.opt_text()??,
+            2 => date_range(cur, &mut report.date_range, &mut date_keys)?,
+            3 => report.contact_info = cur.opt_text()?,
             _ => cur.array(|cur| {
-                let (result, notes) = policy_result(cur)?;
-                if notes.any_warning() {
-                    top.notes.push((top.policies.len(), notes));
+                let mut policy_notes = PolicyNotes::default();
+                report.policies.push(BLANK_RESULT);
+                policy_result(cur, report.policies.last_mut()?, &mut policy_notes)?;
+                if policy_notes.any_warning() {
+                    notes.push((report.policies.len() - 1, policy_notes));
                 }
-                top.policies.push(result);
                 Some(())
             })?,
         }
         Some(())
     })?;
-    if !cur.at_end() {
+    // The identity, the dates and a policy list that is not empty are required (the lenient
+    // walk has the wording for what is missing).
+    if !cur.at_end() || keys.seen & 0b10111 != 0b10111 || report.policies.is_empty() {
         return None;
     }
-    top.finish()
+    let mut ctx = Ctx::default();
+    keys.warn(&TOP, 0, &String::new, &mut ctx);
+    keys.warn(&TOP, 1, &String::new, &mut ctx);
+    date_keys.warn_all(&DATES, &|| "date-range".to_owned(), &mut ctx);
+    check_range(report.date_range.start, report.date_range.end, &mut ctx);
+    keys.warn(&TOP, 3, &String::new, &mut ctx);
+    if report.contact_info.is_none() {
+        warn_missing_contact(&mut ctx);
+    }
+    let mut notes = notes.iter().peekable();
+    for (i, result) in report.policies.iter_mut().enumerate() {
+        if let Some((_, notes)) = notes.next_if(|(j, _)| *j == i) {
+            notes.warn(i, result, &mut ctx);
+        }
+        check_counts(i, result, &mut ctx)?;
+    }
+    report.warnings = ctx.finish();
+    Some(report)
 }
+
+/// A report with nothing in it yet.
+const BLANK_REPORT: Report<'static> = Report {
+    organization_name: Cow::Borrowed(""),
+    date_range: DateRange {
+        start: 0,
+        end: 0,
+        start_datetime: Cow::Borrowed(""),
+        end_datetime: Cow::Borrowed(""),
+    },
+    contact_info: None,
+    report_id: Cow::Borrowed(""),
+    policies: Vec::new(),
+    warnings: Vec::new(),
+};
 
 /// The fields of each object, in the order the lenient walk looks them up (which is the order
 /// of its warnings).
@@ -233,23 +273,6 @@ impl<const N: usize> Keys<N> {
     }
 }
 
-/// What the top-level object held, before the warnings are put in the lenient walk's order.
-#[derive(Default)]
-struct Top<'a> {
-    keys: Keys<5>,
-    date_keys: Keys<2>,
-    organization_name: Option<Cow<'a, str>>,
-    report_id: Option<Cow<'a, str>>,
-    contact_info: Option<Cow<'a, str>>,
-    dates: Option<Dates<'a>>,
-    policies: Vec<PolicyResult<'a>>,
-    /// The notes of the policies (by index) with something to warn about.
-    notes: Vec<(usize, PolicyNotes)>,
-}
-
-/// `start-datetime` and `end-datetime`: the text and the Unix seconds of each.
-type Dates<'a> = ((Cow<'a, str>, i64), (Cow<'a, str>, i64));
-
 /// What the lenient walk would warn about in one element of `policies`.
 #[derive(Default)]
 struct PolicyNotes {
@@ -261,49 +284,6 @@ struct PolicyNotes {
     policy_string_was_string: bool,
     policy_string_maybe_encoded: bool,
     mx_host_was_string: bool,
-}
-
-impl<'a> Top<'a> {
-    fn finish(mut self) -> Option<Report<'a>> {
-        // A missing identity, date or policy list gets warnings or an error whose wording the
-        // lenient walk owns.
-        let organization_name = self.organization_name?;
-        let report_id = self.report_id?;
-        let ((start_raw, start), (end_raw, end)) = self.dates?;
-        if self.policies.is_empty() {
-            return None;
-        }
-        let mut ctx = Ctx::default();
-        self.keys.warn(&TOP, 0, &String::new, &mut ctx);
-        self.keys.warn(&TOP, 1, &String::new, &mut ctx);
-        self.date_keys
-            .warn_all(&DATES, &|| "date-range".to_owned(), &mut ctx);
-        check_range(start, end, &mut ctx);
-        self.keys.warn(&TOP, 3, &String::new, &mut ctx);
-        if self.contact_info.is_none() {
-            warn_missing_contact(&mut ctx);
-        }
-        let mut notes = self.notes.iter().peekable();
-        for (i, result) in self.policies.iter_mut().enumerate() {
-            if let Some((_, notes)) = notes.next_if(|(j, _)| *j == i) {
-                notes.warn(i, result, &mut ctx);
-            }
-            check_counts(i, result, &mut ctx)?;
-        }
-        Some(Report {
-            organization_name,
-            date_range: DateRange {
-                start,
-                end,
-                start_datetime: start_raw,
-                end_datetime: end_raw,
-            },
-            contact_info: self.contact_info,
-            report_id,
-            policies: self.policies,
-            warnings: ctx.finish(),
-        })
-    }
 }
 
 impl PolicyNotes {
@@ -385,69 +365,80 @@ fn push_index(out: &mut String, n: usize) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
-fn date_range<'a>(cur: &mut Cursor<'a>, keys: &mut Keys<2>) -> Option<Dates<'a>> {
-    let (mut start, mut end) = (None, None);
+/// Fill `dates` from a `date-range` object; both dates are required.
+fn date_range<'a>(cur: &mut Cursor<'a>, dates: &mut DateRange<'a>, keys: &mut Keys<2>) -> Option<()> {
     cur.object(date_key, |cur, index, key| {
-        let slot = match keys.resolve(&DATES, index, key)? {
-            0 => &mut start,
-            _ => &mut end,
-        };
         let raw = cur.string()?;
         let unix = rfc3339_utc(&raw)?;
-        *slot = Some((raw, unix));
+        if keys.resolve(&DATES, index, key)? == 0 {
+            (dates.start_datetime, dates.start) = (raw, unix);
+        } else {
+            (dates.end_datetime, dates.end) = (raw, unix);
+        }
         Some(())
     })?;
-    Some((start?, end?))
+    (keys.seen == 0b11).then_some(())
 }
 
-fn policy_result<'a>(cur: &mut Cursor<'a>) -> Option<(PolicyResult<'a>, PolicyNotes)> {
-    let mut policy = None;
-    let mut summary = None;
-    let mut failure_details = Vec::new();
-    let mut notes = PolicyNotes::default();
+/// A policy result with nothing in it yet.
+const BLANK_RESULT: PolicyResult<'static> = PolicyResult {
+    policy: Policy {
+        policy_type: PolicyType::Sts,
+        policy_string: Vec::new(),
+        policy_domain: None,
+        mx_host: Vec::new(),
+    },
+    summary: Summary {
+        total_successful_session_count: 0,
+        total_failure_session_count: 0,
+    },
+    failure_details: Vec::new(),
+};
+
+/// Fill `result` (blank) from one element of `policies`, in place.
+fn policy_result<'a>(
+    cur: &mut Cursor<'a>,
+    result: &mut PolicyResult<'a>,
+    notes: &mut PolicyNotes,
+) -> Option<()> {
     let mut entry_keys = Keys::default();
     cur.object(entry_key, |cur, index, key| {
         match entry_keys.resolve(&ENTRY, index, key)? {
-            0 => policy = Some(policy_object(cur, &mut notes)?),
+            0 => policy_object(cur, &mut result.policy, notes)?,
             1 => {
                 if !cur.null() {
+                    let details = &mut result.failure_details;
                     cur.array(|cur| {
                         let mut keys = Keys::default();
-                        failure_details.push(BLANK_DETAIL);
-                        failure_detail(cur, &mut keys, failure_details.last_mut()?)?;
+                        details.push(BLANK_DETAIL);
+                        failure_detail(cur, &mut keys, details.last_mut()?)?;
                         if keys.any_other_spelling() {
-                            notes.detail_keys.push((failure_details.len() - 1, keys));
+                            notes.detail_keys.push((details.len() - 1, keys));
                         }
                         Some(())
                     })?;
                 }
             }
-            _ => summary = Some(summary_object(cur, &mut notes.summary_keys)?),
+            _ => result.summary = summary_object(cur, &mut notes.summary_keys)?,
         }
         Some(())
     })?;
+    // The policy and the summary are required.
+    if entry_keys.seen & 0b101 != 0b101 {
+        return None;
+    }
     notes.entry_keys = entry_keys;
-    Some((
-        PolicyResult {
-            policy: policy?,
-            summary: summary?,
-            failure_details,
-        },
-        notes,
-    ))
+    Some(())
 }
 
-fn policy_object<'a>(cur: &mut Cursor<'a>, notes: &mut PolicyNotes) -> Option<Policy<'a>> {
-    let mut policy_type = None;
-    let mut policy_string = Vec::new();
-    let mut policy_domain = None;
-    let mut mx_host = Vec::new();
+/// Fill `policy` (blank) from a `policy` object, in place.
+fn policy_object<'a>(cur: &mut Cursor<'a>, policy: &mut Policy<'a>, notes: &mut PolicyNotes) -> Option<()> {
     let mut keys = Keys::default();
     cur.object(policy_key, |cur, index, key| {
         match keys.resolve(&POLICY_FIELDS, index, key)? {
             0 => {
                 let text = cur.opt_text()??;
-                policy_type = Some(match text.as_bytes() {
+                policy.policy_type = match text.as_bytes() {
                     b"sts" => PolicyType::Sts,
                     b"tlsa" => PolicyType::Tlsa,
                     b"no-policy-found" => PolicyType::NoPolicyFound,
@@ -455,28 +446,27 @@ fn policy_object<'a>(cur: &mut Cursor<'a>, notes: &mut PolicyNotes) -> Option<Po
                         PolicyType::Unknown(_) => return None,
                         known => known,
                     },
-                });
+                };
             }
             1 => {
-                notes.policy_string_was_string = cur.text_list(&mut policy_string)?;
+                notes.policy_string_was_string = cur.text_list(&mut policy.policy_string)?;
                 // One element that looks like a JSON array: Microsoft's encoded TLSA list,
                 // split (with a warning) in the lenient walk's order when the report is done.
                 notes.policy_string_maybe_encoded =
-                    matches!(policy_string.as_slice(), [only] if only.starts_with('[') && only.ends_with(']'));
+                    matches!(policy.policy_string.as_slice(), [only] if only.starts_with('[') && only.ends_with(']'));
             }
-            2 => notes.mx_host_was_string = cur.text_list(&mut mx_host)?,
-            _ => policy_domain = Some(cur.opt_text()??),
+            2 => notes.mx_host_was_string = cur.text_list(&mut policy.mx_host)?,
+            // Without a policy-domain the lenient walk consults the hint.
+            _ => policy.policy_domain = Some(cur.opt_text()??),
         }
         Some(())
     })?;
+    // The policy type and the policy domain are required.
+    if keys.seen & 0b1001 != 0b1001 {
+        return None;
+    }
     notes.policy_keys = keys;
-    Some(Policy {
-        policy_type: policy_type?,
-        policy_string,
-        // Without a policy-domain the lenient walk consults the hint.
-        policy_domain: Some(policy_domain?),
-        mx_host,
-    })
+    Some(())
 }
 
 fn summary_object(cur: &mut Cursor<'_>, keys: &mut Keys<2>) -> Option<Summary> {
