@@ -990,26 +990,27 @@ impl<'a> Cursor<'a> {
 
     /// A non-negative JSON integer that fits in `u64`.
     fn count(&mut self) -> Option<u64> {
-        self.peek()?;
-        let start = self.pos;
-        let digits = self
-            .bytes
-            .get(start..)?
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        let text = self.bytes.get(start..start + digits)?;
-        self.pos = start + digits;
-        match text {
-            [] => None,
-            // JSON has no leading zeros.
-            [b'0', _, ..] => None,
-            // Nineteen digits always fit in u64.
-            _ if digits <= 19 => Some(text.iter().fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'))),
-            _ => text.iter().try_fold(0u64, |acc, &c| {
-                acc.checked_mul(10)?.checked_add(u64::from(c - b'0'))
-            }),
+        let first = self.peek()?.wrapping_sub(b'0');
+        if first > 9 {
+            return None;
         }
+        let mut pos = self.pos + 1;
+        let mut value = u64::from(first);
+        while let Some(digit) = self
+            .bytes
+            .get(pos)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|&d| d <= 9)
+        {
+            // JSON has no leading zeros.
+            if value == 0 {
+                return None;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+            pos += 1;
+        }
+        self.pos = pos;
+        Some(value)
     }
 }
 
@@ -1354,6 +1355,41 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn reads_counts_as_json_integers() {
+        let count = |text: &str| {
+            let mut cur = Cursor {
+                text,
+                bytes: text.as_bytes(),
+                pos: 0,
+            };
+            cur.count().map(|n| (n, cur.pos))
+        };
+        assert_eq!(count("0"), Some((0, 1)));
+        assert_eq!(count(" 0,"), Some((0, 2)));
+        assert_eq!(count("7}"), Some((7, 1)));
+        assert_eq!(count("5326\n"), Some((5326, 4)));
+        assert_eq!(count("18446744073709551615"), Some((u64::MAX, 20)));
+        assert_eq!(
+            count("1.5"),
+            Some((1, 1)),
+            "the fraction is left for the caller to refuse"
+        );
+        for refused in [
+            "",
+            " ",
+            "01",
+            "00",
+            "-1",
+            "+1",
+            "x",
+            "18446744073709551616",
+            "99999999999999999999",
+        ] {
+            assert_eq!(count(refused), None, "{refused:?}");
         }
     }
 
