@@ -395,7 +395,9 @@ const BLANK_RESULT: PolicyResult<'static> = PolicyResult {
     failure_details: Vec::new(),
 };
 
-/// Fill `result` (blank) from one element of `policies`, in place.
+/// Fill `result` (blank) from one element of `policies`, in place. Kept out of line: inlined
+/// into the top-level walk it costs more instructions (measured).
+#[inline(never)]
 fn policy_result<'a>(
     cur: &mut Cursor<'a>,
     result: &mut PolicyResult<'a>,
@@ -510,23 +512,7 @@ fn failure_detail<'a>(
         match keys.resolve(&DETAIL, index, key)? {
             0 => {
                 let text = cur.opt_text()??;
-                result_type = Some(match text.as_bytes() {
-                    b"starttls-not-supported" => ResultType::StarttlsNotSupported,
-                    b"certificate-host-mismatch" => ResultType::CertificateHostMismatch,
-                    b"certificate-expired" => ResultType::CertificateExpired,
-                    b"certificate-not-trusted" => ResultType::CertificateNotTrusted,
-                    b"validation-failure" => ResultType::ValidationFailure,
-                    b"tlsa-invalid" => ResultType::TlsaInvalid,
-                    b"dnssec-invalid" => ResultType::DnssecInvalid,
-                    b"dane-required" => ResultType::DaneRequired,
-                    b"sts-policy-fetch-error" => ResultType::StsPolicyFetchError,
-                    b"sts-policy-invalid" => ResultType::StsPolicyInvalid,
-                    b"sts-webpki-invalid" => ResultType::StsWebpkiInvalid,
-                    _ => match ResultType::from_wire(&text) {
-                        ResultType::Unknown(_) => return None,
-                        known => known,
-                    },
-                });
+                result_type = Some(result_type_of(&text)?);
             }
             1 => detail.sending_mta_ip = cur.opt_ip()?,
             2 => detail.receiving_ip = cur.opt_ip()?,
@@ -541,6 +527,30 @@ fn failure_detail<'a>(
     detail.result_type = result_type?;
     detail.failed_session_count = count?;
     Some(())
+}
+
+/// RFC 8460's result type spelled `text` (or another spelling the lenient walk also
+/// knows); `None` for an unknown type, which the lenient walk keeps with a warning. By length
+/// first, then one whole comparison: far fewer steps than a byte-by-byte match.
+fn result_type_of(text: &str) -> Option<ResultType> {
+    let known = match text.len() {
+        12 if text == "tlsa-invalid" => ResultType::TlsaInvalid,
+        13 if text == "dane-required" => ResultType::DaneRequired,
+        14 if text == "dnssec-invalid" => ResultType::DnssecInvalid,
+        18 if text == "validation-failure" => ResultType::ValidationFailure,
+        18 if text == "sts-policy-invalid" => ResultType::StsPolicyInvalid,
+        18 if text == "sts-webpki-invalid" => ResultType::StsWebpkiInvalid,
+        19 if text == "certificate-expired" => ResultType::CertificateExpired,
+        22 if text == "starttls-not-supported" => ResultType::StarttlsNotSupported,
+        22 if text == "sts-policy-fetch-error" => ResultType::StsPolicyFetchError,
+        23 if text == "certificate-not-trusted" => ResultType::CertificateNotTrusted,
+        25 if text == "certificate-host-mismatch" => ResultType::CertificateHostMismatch,
+        _ => match ResultType::from_wire(text) {
+            ResultType::Unknown(_) => return None,
+            other => other,
+        },
+    };
+    Some(known)
 }
 
 /// Bytes that end the fast scan of a string: the closing quote, an escape, or a control
