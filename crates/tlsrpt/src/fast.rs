@@ -1404,6 +1404,25 @@ mod tests {
     }
 
     #[test]
+    fn result_types_match_the_models_reading() {
+        for known in &ResultType::KNOWN {
+            let wire = known.as_str();
+            assert_eq!(result_type_of(wire).as_ref(), Some(known), "{wire}");
+            let upper = wire.to_ascii_uppercase();
+            assert_eq!(result_type_of(&upper).as_ref(), Some(known), "{upper}");
+        }
+        for unknown in [
+            "",
+            "certificate-expire",
+            "certificate-expiredx",
+            "tlsa_invalid",
+            "validation-failur3",
+        ] {
+            assert_eq!(result_type_of(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
     fn dates_match_the_time_crate() {
         for text in [
             "1970-01-01T00:00:00Z",
