@@ -331,7 +331,8 @@ fn to_new_report(
         start_at: report.date_range.start,
         end_at: report.date_range.end,
         success_count: clamp(report.total_successful_sessions()),
-        failure_count: clamp(report.total_failure_sessions()),
+        // As the rollups count them, so lists, the overview and dashboards agree.
+        failure_count: clamp(report.counted_failure_sessions()),
         warnings_json: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into()),
         payload_sha256,
         tallies: report.tallies().into_iter().map(|(k, n)| (k, clamp(n))).collect(),

@@ -266,7 +266,7 @@ pub(crate) fn in_list(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// Per domain of the organizations `orgs`: sessions (as the senders totalled them) and
+/// Per domain of the organizations `orgs`: sessions (counted as the rollups count them) and
 /// reports in days `from..=to`. Reads the reports through an index that covers the query,
 /// so an MSP's overview of a thousand domains over 90 days stays fast.
 pub async fn org_totals(

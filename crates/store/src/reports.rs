@@ -290,7 +290,8 @@ pub struct NewReport {
     pub end_at: i64,
     /// Successful sessions (all policies).
     pub success_count: i64,
-    /// Failed sessions (all policies).
+    /// Failed sessions (all policies) as the rollups count them: per policy the sender's
+    /// total, or the sum of its failure details when those add up to more.
     pub failure_count: i64,
     /// Warnings, JSON list of `{code, message}`.
     pub warnings_json: String,

@@ -98,6 +98,16 @@ impl Report<'_> {
         })
     }
 
+    /// Failed sessions as the dashboards count them: per policy, its
+    /// `total-failure-session-count`, or the sum of its failure details when those add up to
+    /// more (a [`WarningCode::CountMismatch`] report). The failure outcomes of
+    /// [`Self::tallies`] add up to this.
+    pub fn counted_failure_sessions(&self) -> u64 {
+        self.policies.iter().fold(0u64, |acc, p| {
+            acc.saturating_add(p.summary.total_failure_session_count.max(p.failure_details_sum()))
+        })
+    }
+
     /// Whether a warning with the given code was recorded.
     pub fn has_warning(&self, code: WarningCode) -> bool {
         self.warnings.iter().any(|w| w.code == code)
@@ -490,6 +500,32 @@ mod tests {
             serde_json::to_value(ResultType::DaneRequired).unwrap_or_default(),
             "dane-required"
         );
+    }
+
+    #[test]
+    fn counted_failures_are_what_the_failure_tallies_add_up_to() {
+        // Policy 1: the summary says 7, its details 4 (3 unclassified). Policy 2: the summary
+        // says 2, its details 5 (count-mismatch): the 5 itemized failures all count.
+        let json = br#"{"organization-name": "S", "report-id": "r",
+            "date-range": {"start-datetime": "2026-01-01T00:00:00Z", "end-datetime": "2026-01-01T23:59:59Z"},
+            "policies": [
+              {"policy": {"policy-type": "sts", "policy-domain": "a.test"},
+               "summary": {"total-successful-session-count": 10, "total-failure-session-count": 7},
+               "failure-details": [{"result-type": "certificate-expired", "failed-session-count": 4}]},
+              {"policy": {"policy-type": "sts", "policy-domain": "a.test"},
+               "summary": {"total-successful-session-count": 1, "total-failure-session-count": 2},
+               "failure-details": [{"result-type": "validation-failure", "failed-session-count": 5}]}]}"#;
+        let report = crate::parse_json(json).expect("a report");
+        assert!(report.has_warning(WarningCode::CountMismatch));
+        assert_eq!(report.total_failure_sessions(), 9, "the senders' totals");
+        assert_eq!(report.counted_failure_sessions(), 12);
+        let tallied: u64 = report
+            .tallies()
+            .iter()
+            .filter(|(k, _)| k != TALLY_SUCCESS)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(tallied, report.counted_failure_sessions());
     }
 
     #[test]
