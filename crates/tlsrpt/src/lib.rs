@@ -44,6 +44,12 @@ pub mod paths {
         crate::fast::parse(bytes)
     }
 
+    /// A JSON array of strings (Microsoft's encoded TLSA `policy-string`), as
+    /// `serde_json::from_str::<Vec<String>>` reads it.
+    pub fn string_array(text: &str) -> Option<Vec<String>> {
+        crate::fast::string_array(text)
+    }
+
     /// The lenient walk over a JSON tree, which decides whenever the fast path defers.
     pub fn lenient(bytes: &[u8], hint: &ParseHint) -> Result<Report<'static>, ParseError> {
         crate::parse::parse_json_lenient(bytes, hint)

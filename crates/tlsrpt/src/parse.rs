@@ -578,7 +578,7 @@ pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &str, ctx:
     if !(trimmed.starts_with('[') && trimmed.ends_with(']')) {
         return;
     }
-    if let Ok(inner) = serde_json::from_str::<Vec<String>>(trimmed) {
+    if let Some(inner) = crate::fast::string_array(trimmed) {
         ctx.warn(
             WarningCode::PolicyStringJsonEncoded,
             format!(
