@@ -735,17 +735,14 @@ impl<'a> Cursor<'a> {
     fn peek_past_space(&mut self) -> Option<u8> {
         loop {
             let c = *self.bytes.get(self.pos)?;
-            match c {
-                b' ' | b'\n' | b'\r' | b'\t' => {
-                    // One space (after a colon) is the commonest run.
-                    let next = *self.bytes.get(self.pos + 1)?;
-                    if next > b' ' {
-                        self.pos += 1;
-                        return Some(next);
-                    }
-                    self.pos = skip_spaces(self.bytes, self.pos + 1);
-                }
-                _ => return Some(c),
+            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(c);
+            }
+            // A line break, then the indentation (or a run of other white space).
+            self.pos = skip_spaces(self.bytes, self.pos + 1);
+            let c = *self.bytes.get(self.pos)?;
+            if c > b' ' {
+                return Some(c);
             }
         }
     }
@@ -779,9 +776,15 @@ impl<'a> Cursor<'a> {
         }
         loop {
             let (index, key) = self.key(known)?;
-            // The colon usually follows the key's closing quote directly.
+            // The colon usually follows the key's closing quote directly, and one space or none
+            // comes before the value.
             if self.bytes.get(self.pos) == Some(&b':') {
                 self.pos += 1;
+                if self.bytes.get(self.pos) == Some(&b' ')
+                    && self.bytes.get(self.pos + 1).is_some_and(|&c| c > b' ')
+                {
+                    self.pos += 1;
+                }
             } else if !self.eat(b':') {
                 return None;
             }
