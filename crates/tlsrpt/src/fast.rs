@@ -775,17 +775,8 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         loop {
-            let (index, key) = self.key(known)?;
-            // The colon usually follows the key's closing quote directly, and one space or none
-            // comes before the value.
-            if self.bytes.get(self.pos) == Some(&b':') {
-                self.pos += 1;
-                if self.bytes.get(self.pos) == Some(&b' ')
-                    && self.bytes.get(self.pos + 1).is_some_and(|&c| c > b' ')
-                {
-                    self.pos += 1;
-                }
-            } else if !self.eat(b':') {
+            let (index, key, colon) = self.key(known)?;
+            if !colon && !self.eat(b':') {
                 return None;
             }
             field(self, index, key)?;
@@ -833,7 +824,14 @@ impl<'a> Cursor<'a> {
 
     /// A key without escapes (one with escapes goes to the lenient walk), as bytes.
     #[inline(always)]
-    fn key(&mut self, known: impl Fn(&[u8]) -> Option<(usize, usize)>) -> Option<(Option<usize>, &'a [u8])> {
+    ///
+    /// A known key is usually followed by its colon and one space or none: those are taken
+    /// with it, and the last answer says so.
+    #[allow(clippy::type_complexity)]
+    fn key(
+        &mut self,
+        known: impl Fn(&[u8]) -> Option<(usize, usize)>,
+    ) -> Option<(Option<usize>, &'a [u8], bool)> {
         if !self.eat(b'"') {
             return None;
         }
@@ -841,15 +839,21 @@ impl<'a> Cursor<'a> {
         let bytes: &'a [u8] = self.bytes;
         let rest = bytes.get(start..)?;
         if let Some((index, len)) = known(rest) {
-            self.pos = start + len + 1;
-            return Some((Some(index), rest.get(..len)?));
+            // The closing quote, then the colon and a space, or the colon alone.
+            let (taken, colon) = match rest.get(len + 1..len + 3) {
+                Some(b": ") => (3, true),
+                Some([b':', _]) => (2, true),
+                _ => (1, false),
+            };
+            self.pos = start + len + taken;
+            return Some((Some(index), rest.get(..len)?, colon));
         }
         let stop = find_string_stop(self.bytes, start);
         if self.bytes.get(stop) != Some(&b'"') {
             return None;
         }
         self.pos = stop + 1;
-        Some((None, self.bytes.get(start..stop)?))
+        Some((None, self.bytes.get(start..stop)?, false))
     }
 
     /// A string: borrowed from the input unless it has escapes.
