@@ -883,7 +883,8 @@ impl<'a> Cursor<'a> {
 
     /// The rest of a string that has escapes (the cursor is just after the opening quote).
     fn unescape(&mut self) -> Option<String> {
-        let mut out: Vec<u8> = Vec::new();
+        // Room for a typical escaped value at once (growing step by step costs more).
+        let mut out: Vec<u8> = Vec::with_capacity(self.bytes.len().saturating_sub(self.pos).min(256));
         loop {
             let stop = find_string_stop(self.bytes, self.pos);
             out.extend_from_slice(self.bytes.get(self.pos..stop)?);
