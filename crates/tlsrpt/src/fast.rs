@@ -1001,6 +1001,14 @@ impl<'a> Cursor<'a> {
     /// An IP address, or absent; text that is not an address is left to the lenient walk,
     /// which keeps it with a warning.
     fn opt_ip(&mut self) -> Option<Option<IpAddr>> {
+        // A dotted quad straight from the bytes when the closing quote follows it.
+        if self.peek()? == b'"'
+            && let Some((ip, len)) = ipv4_prefix(self.bytes.get(self.pos + 1..)?)
+            && self.bytes.get(self.pos + 1 + len) == Some(&b'"')
+        {
+            self.pos += len + 2;
+            return Some(Some(IpAddr::V4(ip)));
+        }
         match self.opt_text()? {
             None => Some(None),
             Some(text) => ipv4_dotted(&text)
@@ -1065,7 +1073,12 @@ impl<'a> Cursor<'a> {
 /// A plain dotted-quad IPv4 address (no leading zeros, as the standard parser requires);
 /// anything else is left to [`parse_ip`].
 fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
-    let b = text.as_bytes();
+    ipv4_prefix(text.as_bytes()).and_then(|(ip, len)| (len == text.len()).then_some(ip))
+}
+
+/// A dotted-quad IPv4 address at the start of `b`, and its length.
+#[inline]
+fn ipv4_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let digit = |i: usize| {
         b.get(i)
             .filter(|c| c.is_ascii_digit())
@@ -1092,7 +1105,7 @@ fn ipv4_dotted(text: &str) -> Option<Ipv4Addr> {
         }
         *octet = u8::try_from(value).ok()?;
     }
-    (i == b.len()).then_some(Ipv4Addr::from(octets))
+    Some((Ipv4Addr::from(octets), i))
 }
 
 /// An IPv6 address written as hexadecimal groups (at most one `::`); anything else (an embedded

@@ -328,3 +328,65 @@ fn fast_path_keeps_the_lenient_warnings() {
         }
     }
 }
+
+/// The values the fast path reads in place (addresses, dates) against the lenient walk, on the
+/// near misses around each shape.
+#[test]
+fn values_read_in_place_agree() {
+    let addresses = [
+        "192.0.2.1",
+        " 192.0.2.1",
+        "192.0.2.1 ",
+        "192.0.2.12",
+        "192.0.2.1234",
+        "192.0.2.256",
+        "192.0.2",
+        "192.0.2.1.",
+        "192.0.02.1",
+        "192.0.2.1x",
+        "2001:db8::1",
+        "::ffff:192.0.2.1",
+        "1.2.3.4\\u0020",
+        "not an address",
+        "",
+    ];
+    let dates = [
+        "2016-04-01T00:00:00Z",
+        "2016-04-01T23:59:59Z",
+        "2016-04-01T00:00:00z",
+        "2016-04-01T00:00:00",
+        "2016-04-01 00:00:00Z",
+        "2016-04-01T00:00:00Z ",
+        " 2016-04-01T00:00:00Z",
+        "2016-04-31T00:00:00Z",
+        "2016-04-01T24:00:00Z",
+        "2016-04-01T00:00:00+00:00",
+        "2016-04-01T00:00:0\\u0030Z",
+        "2016-04-01",
+    ];
+    let report = |start: &str, end: &str, ip: &str| {
+        format!(
+            r#"{{"organization-name":"Org","date-range":{{"start-datetime":"{start}","end-datetime":"{end}"}},
+"contact-info":"c@example.com","report-id":"r1","policies":[{{"policy":{{"policy-type":"sts",
+"policy-string":["version: STSv1"],"policy-domain":"example.com","mx-host":["mx.example.com"]}},
+"summary":{{"total-successful-session-count":1,"total-failure-session-count":2}},
+"failure-details":[{{"result-type":"starttls-not-supported","sending-mta-ip":"{ip}",
+"receiving-ip":"{ip}","receiving-mx-hostname":"mx.example.com","failed-session-count":2}}]}}]}}"#
+        )
+    };
+    let mut fast_answers = 0;
+    for ip in addresses {
+        fast_answers += usize::from(agree(ip, report(dates[0], dates[1], ip).as_bytes()));
+    }
+    for date in dates {
+        fast_answers += usize::from(agree(date, report(date, dates[1], addresses[0]).as_bytes()));
+        fast_answers += usize::from(agree(date, report(dates[0], date, addresses[0]).as_bytes()));
+    }
+    // The plain shapes take the fast path (so the comparison above is not vacuous).
+    assert!(fast(report(dates[0], dates[1], addresses[0]).as_bytes()).is_some());
+    assert!(fast(report(dates[0], dates[1], "2001:db8::1").as_bytes()).is_some());
+    assert!(
+        fast_answers >= 10,
+        "the fast path answered only {fast_answers} times"
+    );
+}
