@@ -1208,8 +1208,26 @@ fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` as UTC Unix seconds, within the range the lenient parser accepts.
 fn rfc3339_utc(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 20
+    let b: &[u8; 20] = text.as_bytes().try_into().ok()?;
+    // The digits' values (a byte below '0' wraps around to a large value).
+    let d = |i: usize| b[i].wrapping_sub(b'0');
+    let digits = [
+        d(0),
+        d(1),
+        d(2),
+        d(3),
+        d(5),
+        d(6),
+        d(8),
+        d(9),
+        d(11),
+        d(12),
+        d(14),
+        d(15),
+        d(17),
+        d(18),
+    ];
+    if digits.iter().fold(0, |any, &v| any | u8::from(v > 9)) != 0
         || b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b'T'
@@ -1219,13 +1237,11 @@ fn rfc3339_utc(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        b.get(from..to)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let two = |hi: u8, lo: u8| i64::from(hi * 10 + lo);
+    let [y0, y1, y2, y3, mo0, mo1, d0, d1, h0, h1, mi0, mi1, s0, s1] = digits;
+    let year = two(y0, y1) * 100 + two(y2, y3);
+    let (month, day) = (two(mo0, mo1), two(d0, d1));
+    let (hour, minute, second) = (two(h0, h1), two(mi0, mi1), two(s0, s1));
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -1531,6 +1547,77 @@ mod tests {
         ] {
             assert_eq!(result_type_of(unknown), None, "{unknown:?}");
         }
+    }
+
+    /// The first, byte-by-byte version of [`rfc3339_utc`], kept as its oracle.
+    fn rfc3339_utc_byte_by_byte(text: &str) -> Option<i64> {
+        let b = text.as_bytes();
+        if b.len() != 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'Z'
+        {
+            return None;
+        }
+        let num = |from: usize, to: usize| -> Option<i64> {
+            b.get(from..to)?.iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return None;
+        }
+        let unix = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+        (0..=MAX_UNIX).contains(&unix).then_some(unix)
+    }
+
+    /// [`rfc3339_utc`] agrees with its byte-by-byte oracle on 300,000 generated near-dates.
+    #[test]
+    fn dates_match_the_byte_by_byte_reader() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut valid = 0;
+        for _ in 0..300_000 {
+            let mut bytes = *b"2016-04-01T23:59:59Z";
+            // Plausible digits everywhere, then now and then one odd byte.
+            for (i, slot) in bytes.iter_mut().enumerate() {
+                if !matches!(i, 4 | 7 | 10 | 13 | 16 | 19) {
+                    *slot = b'0' + (next() % 10) as u8;
+                }
+            }
+            bytes[0] = b'1' + (next() % 2) as u8;
+            bytes[5] = b'0' + (next() % 2) as u8;
+            bytes[8] = b'0' + (next() % 4) as u8;
+            bytes[11] = b'0' + (next() % 3) as u8;
+            bytes[14] = b'0' + (next() % 7) as u8;
+            bytes[17] = b'0' + (next() % 7) as u8;
+            if next() % 4 == 0 {
+                let at = (next() % 20) as usize;
+                let odd = b"/:-T Zz0a\x7f";
+                bytes[at] = odd[(next() % odd.len() as u64) as usize];
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let quick = rfc3339_utc(&text);
+            valid += usize::from(quick.is_some());
+            assert_eq!(quick, rfc3339_utc_byte_by_byte(&text), "{text}");
+        }
+        assert!(valid > 10_000, "too few valid dates generated: {valid}");
     }
 
     #[test]
