@@ -19,10 +19,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::datetime::MAX_UNIX;
 use crate::model::{DateRange, FailureDetail, Policy, PolicyResult, PolicyType, Report, ResultType, Summary};
 use crate::parse::{
-    ADDITIONAL_INFORMATION, CONTACT_INFO, Ctx, DATE_RANGE, END_DATETIME, FAILED_SESSION_COUNT, FAILURE_COUNT,
-    FAILURE_DETAILS, FAILURE_REASON_CODE, Field, MX_HOST, ORGANIZATION_NAME, POLICIES, POLICY, POLICY_DOMAIN,
-    POLICY_STRING, POLICY_TYPE, RECEIVING_IP, RECEIVING_MX_HELO, RECEIVING_MX_HOSTNAME, REPORT_ID,
-    RESULT_TYPE, SENDING_MTA_IP, START_DATETIME, SUCCESS_COUNT, SUMMARY, check_range, parse_ip,
+    ADDITIONAL_INFORMATION, CONTACT_INFO, Ctx, DATE_RANGE, Decimal, END_DATETIME, FAILED_SESSION_COUNT,
+    FAILURE_COUNT, FAILURE_DETAILS, FAILURE_REASON_CODE, Field, MX_HOST, ORGANIZATION_NAME, POLICIES, POLICY,
+    POLICY_DOMAIN, POLICY_STRING, POLICY_TYPE, RECEIVING_IP, RECEIVING_MX_HELO, RECEIVING_MX_HOSTNAME,
+    REPORT_ID, RESULT_TYPE, SENDING_MTA_IP, START_DATETIME, SUCCESS_COUNT, SUMMARY, check_range, parse_ip,
     unwrap_json_encoded, warn_count_mismatch, warn_missing_contact, warn_non_standard_key,
     warn_string_instead_of_array,
 };
@@ -63,11 +63,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Report<'_>> {
         return None;
     }
     let mut ctx = Ctx::default();
-    keys.warn(&TOP, 0, &String::new, &mut ctx);
-    keys.warn(&TOP, 1, &String::new, &mut ctx);
-    date_keys.warn_all(&DATES, &|| "date-range".to_owned(), &mut ctx);
+    keys.warn(&TOP, 0, &[], &mut ctx);
+    keys.warn(&TOP, 1, &[], &mut ctx);
+    date_keys.warn_all(&DATES, &["date-range"], &mut ctx);
     check_range(report.date_range.start, report.date_range.end, &mut ctx);
-    keys.warn(&TOP, 3, &String::new, &mut ctx);
+    keys.warn(&TOP, 3, &[], &mut ctx);
     if report.contact_info.is_none() {
         warn_missing_contact(&mut ctx);
     }
@@ -263,23 +263,22 @@ impl<const N: usize> Keys<N> {
         Some(i)
     }
 
-    /// The lenient walk's warning for field `i` if it came under another spelling.
-    /// `path` gives the object's JSON path, asked for only when there is a warning.
-    fn warn(&self, fields: &[Field; N], i: usize, path: &dyn Fn() -> String, ctx: &mut Ctx) {
+    /// The lenient walk's warning for field `i` if it came under another spelling; `path` is
+    /// the object's JSON path in parts.
+    fn warn(&self, fields: &[Field; N], i: usize, path: &[&str], ctx: &mut Ctx) {
         let (name, others) = fields[i];
         if let Some(found) = usize::from(self.other_spelling[i])
             .checked_sub(1)
             .and_then(|k| others.get(k))
         {
-            warn_non_standard_key(ctx, &path(), found, name);
+            warn_non_standard_key(ctx, path, found, name);
         }
     }
 
-    fn warn_all(&self, fields: &[Field; N], path: &dyn Fn() -> String, ctx: &mut Ctx) {
+    fn warn_all(&self, fields: &[Field; N], path: &[&str], ctx: &mut Ctx) {
         if self.any_other_spelling() {
-            let path = path();
             for i in 0..N {
-                self.warn(fields, i, &|| path.clone(), ctx);
+                self.warn(fields, i, path, ctx);
             }
         }
     }
@@ -307,35 +306,33 @@ impl PolicyNotes {
     /// TLSA list as it does.
     #[cold]
     fn warn(&self, i: usize, result: &mut PolicyResult<'_>, ctx: &mut Ctx) {
-        let policy = || policy_path(i, ".policy");
+        let i = Decimal::new(i as u64);
+        let i = i.as_str();
+        let policy = ["policies[", i, "].policy"];
         self.policy_keys.warn(&POLICY_FIELDS, 0, &policy, ctx);
         self.policy_keys.warn(&POLICY_FIELDS, 1, &policy, ctx);
         if self.policy_string_was_string {
-            warn_string_instead_of_array(ctx, &policy_path(i, ".policy.policy-string"));
+            warn_string_instead_of_array(ctx, &["policies[", i, "].policy.policy-string"]);
         }
         if self.policy_string_maybe_encoded {
-            unwrap_json_encoded(&mut result.policy.policy_string, &policy(), ctx);
+            unwrap_json_encoded(&mut result.policy.policy_string, &policy, ctx);
         }
         self.policy_keys.warn(&POLICY_FIELDS, 2, &policy, ctx);
         if self.mx_host_was_string {
-            warn_string_instead_of_array(ctx, &policy_path(i, ".policy.mx-host"));
+            warn_string_instead_of_array(ctx, &["policies[", i, "].policy.mx-host"]);
         }
         self.policy_keys.warn(&POLICY_FIELDS, 3, &policy, ctx);
-        self.entry_keys.warn(&ENTRY, 1, &|| policy_path(i, ""), ctx);
+        self.entry_keys.warn(&ENTRY, 1, &["policies[", i, "]"], ctx);
         for (j, keys) in &self.detail_keys {
+            let j = Decimal::new(*j as u64);
             keys.warn_all(
                 &DETAIL,
-                &|| {
-                    let mut path = policy_path(i, ".failure-details[");
-                    push_index(&mut path, *j);
-                    path.push(']');
-                    path
-                },
+                &["policies[", i, "].failure-details[", j.as_str(), "]"],
                 ctx,
             );
         }
         self.summary_keys
-            .warn_all(&SUMMARY_FIELDS, &|| policy_path(i, ".summary"), ctx);
+            .warn_all(&SUMMARY_FIELDS, &["policies[", i, "].summary"], ctx);
     }
 
     fn any_warning(&self) -> bool {
@@ -358,27 +355,10 @@ fn check_counts(i: usize, result: &PolicyResult<'_>, ctx: &mut Ctx) -> Option<()
         .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
     let total = result.summary.total_failure_session_count;
     if !result.failure_details.is_empty() && total != details_sum {
-        warn_count_mismatch(ctx, &policy_path(i, ".summary"), total, details_sum);
+        let i = Decimal::new(i as u64);
+        warn_count_mismatch(ctx, &["policies[", i.as_str(), "].summary"], total, details_sum);
     }
     Some(())
-}
-
-/// `policies[i]` followed by `rest`.
-fn policy_path(i: usize, rest: &str) -> String {
-    let mut path = String::with_capacity(16 + rest.len());
-    path.push_str("policies[");
-    push_index(&mut path, i);
-    path.push(']');
-    path.push_str(rest);
-    path
-}
-
-/// The decimal digits of `n`.
-fn push_index(out: &mut String, n: usize) {
-    if n >= 10 {
-        push_index(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Fill `dates` from a `date-range` object; both dates are required.

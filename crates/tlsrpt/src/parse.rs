@@ -295,25 +295,31 @@ pub(crate) const FAILURE_REASON_CODE: Field = (
 // warnings both paths record
 
 /// The warning for a field found under another spelling than RFC 8460's.
-pub(crate) fn warn_non_standard_key(ctx: &mut Ctx, path: &str, found_key: &str, key: &str) {
+pub(crate) fn warn_non_standard_key(ctx: &mut Ctx, path: &[&str], found_key: &str, key: &str) {
     // The keys are RFC 8460's names: quoting them needs no escapes.
-    let dot = if path.is_empty() { "" } else { "." };
+    let dot = if path.iter().all(|p| p.is_empty()) {
+        ""
+    } else {
+        "."
+    };
     ctx.warn(
         WarningCode::NonStandardKey,
-        concat(&[path, dot, found_key, " read as \"", key, "\""]),
+        message(path, &[dot, found_key, " read as \"", key, "\""]),
     );
 }
 
-/// The parts, joined: a warning message without the formatting machinery.
-pub(crate) fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
+/// A JSON path given in parts, then the rest of a message, joined in one allocation and
+/// without the formatting machinery.
+pub(crate) fn message(path: &[&str], rest: &[&str]) -> String {
+    let len = path.iter().chain(rest).map(|p| p.len()).sum();
+    let mut out = String::with_capacity(len);
+    for part in path.iter().chain(rest) {
         out.push_str(part);
     }
     out
 }
 
-/// A number's decimal digits, for [`concat`].
+/// A number's decimal digits, for [`message`].
 pub(crate) struct Decimal {
     digits: [u8; 20],
     start: usize,
@@ -342,24 +348,26 @@ pub(crate) fn warn_missing_contact(ctx: &mut Ctx) {
     ctx.warn(WarningCode::MissingContactInfo, "contact-info is missing or null");
 }
 
-pub(crate) fn warn_count_mismatch(ctx: &mut Ctx, summary_path: &str, total: u64, details_sum: u64) {
+pub(crate) fn warn_count_mismatch(ctx: &mut Ctx, summary_path: &[&str], total: u64, details_sum: u64) {
     ctx.warn(
         WarningCode::CountMismatch,
-        concat(&[
+        message(
             summary_path,
-            ".total-failure-session-count is ",
-            Decimal::new(total).as_str(),
-            " but the failure-details add up to ",
-            Decimal::new(details_sum).as_str(),
-            "; both kept",
-        ]),
+            &[
+                ".total-failure-session-count is ",
+                Decimal::new(total).as_str(),
+                " but the failure-details add up to ",
+                Decimal::new(details_sum).as_str(),
+                "; both kept",
+            ],
+        ),
     );
 }
 
-pub(crate) fn warn_string_instead_of_array(ctx: &mut Ctx, field_path: &str) {
+pub(crate) fn warn_string_instead_of_array(ctx: &mut Ctx, field_path: &[&str]) {
     ctx.warn(
         WarningCode::StringInsteadOfArray,
-        concat(&[field_path, " is a string instead of an array"]),
+        message(field_path, &[" is a string instead of an array"]),
     );
 }
 
@@ -538,7 +546,7 @@ fn parse_policy(
     let obj = obj.unwrap_or(&empty);
     let policy_type = parse_policy_type(obj, path, ctx);
     let mut policy_string = owned_list(get_string_list(obj, POLICY_STRING.0, POLICY_STRING.1, path, ctx));
-    unwrap_json_encoded(&mut policy_string, path, ctx);
+    unwrap_json_encoded(&mut policy_string, &[path], ctx);
     let mx_host = owned_list(get_string_list(obj, MX_HOST.0, MX_HOST.1, path, ctx));
     let mut policy_domain = get_string(obj, POLICY_DOMAIN.0, POLICY_DOMAIN.1, path, ctx);
     if policy_domain.is_none() {
@@ -602,7 +610,7 @@ fn domain_from_hint(hint: &ParseHint, path: &str, ctx: &mut Ctx) -> Option<Strin
 
 /// Microsoft sends a TLSA `policy-string` as one element holding a
 /// JSON-encoded array (`["[\"3 1 1 ...\",\"3 1 1 ...\"]"]`). Split it.
-pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &str, ctx: &mut Ctx) {
+pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &[&str], ctx: &mut Ctx) {
     let [only] = list.as_slice() else {
         return;
     };
@@ -613,12 +621,14 @@ pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &str, ctx:
     if let Some(inner) = crate::fast::string_array(trimmed) {
         ctx.warn(
             WarningCode::PolicyStringJsonEncoded,
-            concat(&[
+            message(
                 path,
-                ".policy-string is one JSON-encoded array; split into ",
-                Decimal::new(inner.len() as u64).as_str(),
-                " entries",
-            ]),
+                &[
+                    ".policy-string is one JSON-encoded array; split into ",
+                    Decimal::new(inner.len() as u64).as_str(),
+                    " entries",
+                ],
+            ),
         );
         *list = inner.into_iter().map(Cow::Owned).collect();
     }
@@ -656,7 +666,7 @@ fn parse_summary(
     let failure = match get_count(obj, FAILURE_COUNT.0, FAILURE_COUNT.1, &summary_path, ctx)? {
         Some(total) => {
             if !details.is_empty() && total != details_sum {
-                warn_count_mismatch(ctx, &summary_path, total, details_sum);
+                warn_count_mismatch(ctx, &[&summary_path], total, details_sum);
             }
             total
         }
@@ -797,7 +807,7 @@ fn lookup<'a>(
         return (!v.is_null()).then_some(v);
     }
     let (found_key, value) = find_variant(obj, key, aliases)?;
-    warn_non_standard_key(ctx, path, found_key, key);
+    warn_non_standard_key(ctx, &[path], found_key, key);
     (!value.is_null()).then_some(value)
 }
 
@@ -915,7 +925,7 @@ fn get_string_list(
             .collect(),
         Value::String(s) => {
             if !s.trim().is_empty() {
-                warn_string_instead_of_array(ctx, &field_path());
+                warn_string_instead_of_array(ctx, &[&field_path()]);
             }
             vec![s.clone()]
         }
