@@ -66,6 +66,8 @@ rs=$(result moat-parse_json us_per_report "$work/rs.out")
 pairs=${BENCH_PAIRS:-4}
 ratios="$(awk -v py="$py" -v rs="$rs" 'BEGIN { printf "%.2f", py / rs }')"
 pys="$py" rss="$rs"
+pybest=$(result parsedmarc best "$work/py.out")
+rsbest=$(result moat-parse_json best "$work/rs.out")
 for ((i = 1; i <= pairs; i++)); do
   "$venv/bin/python" bench/parsedmarc/bench_parsedmarc.py --corpus "$corpus/tlsrpt-json" \
     --iterations "$iterations" --rounds "$rounds" >"$work/py.pair" 2>/dev/null
@@ -74,6 +76,8 @@ for ((i = 1; i <= pairs; i++)); do
   p=$(result parsedmarc us_per_report "$work/py.pair")
   r=$(result moat-parse_json us_per_report "$work/rs.pair")
   pys="$pys $p" rss="$rss $r"
+  pybest="$pybest $(result parsedmarc best "$work/py.pair")"
+  rsbest="$rsbest $(result moat-parse_json best "$work/rs.pair")"
   ratios="$ratios $(awk -v py="$p" -v rs="$r" 'BEGIN { printf "%.2f", py / rs }')"
   echo "pair $i: parsedmarc $p µs/report, moat $r µs/report: ${ratios##* }x"
 done
@@ -81,6 +85,10 @@ median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(
 py=$(echo "$pys" | median)
 rs=$(echo "$rss" | median)
 ratio=$(echo "$ratios" | median)
+# The fastest round of each side over all runs: what each does when the machine lets it (the
+# estimator timeit's documentation recommends on a busy machine).
+pybest=$(echo "$pybest" | tr ' ' '\n' | sort -g | head -1)
+rsbest=$(echo "$rsbest" | tr ' ' '\n' | sort -g | head -1)
 tree=$(result serde_json-value us_per_report "$work/rs.out")
 n=$(sed -n 's/^RESULT parsedmarc .*accepted=\([0-9]*\).*/\1/p' "$work/py.out")
 any_n=$(sed -n 's/^RESULT moat-parse_any .*accepted=\([0-9]*\).*/\1/p' "$work/rs.out")
@@ -103,6 +111,9 @@ echo "==> summary"
 awk -v py="$py" -v rs="$rs" -v n="$n" -v ratio="$ratio" -v ratios="$ratios" 'BEGIN {
   printf "time:         parsedmarc %.2f µs/report, moat parse_json %.2f µs/report (%d reports, medians", py, rs, n
   printf " of %d side-by-side runs): moat is %.1fx faster (ratios: %s; goal 15x: %s)\n", split(ratios, _, " "), ratio, ratios, (ratio >= 15 ? "met" : "not met")
+}'
+awk -v py="$pybest" -v rs="$rsbest" 'BEGIN {
+  printf "best rounds:  parsedmarc %.2f µs/report, moat parse_json %.2f µs/report: moat is %.1fx faster\n", py, rs, py / rs
 }'
 awk -v tree="$tree" -v rs="$rs" 'BEGIN {
   printf "for scale:    serde_json building only a JSON tree of the same reports: %.2f µs/report (moat parse_json is %.1fx faster)\n", tree, tree / rs
