@@ -1222,6 +1222,13 @@ fn rfc3339_utc(text: &str) -> Option<i64> {
     let year = two(y0, y1) * 100 + two(y2, y3);
     let (month, day) = (two(mo0, mo1), two(d0, d1));
     let (hour, minute, second) = (two(h0, h1), two(mi0, mi1), two(s0, s1));
+    unix_time(year, month, day, hour, minute, second)
+}
+
+/// A UTC date and time of day as Unix seconds, when each part is in range and the result
+/// within the range the lenient parser accepts.
+#[inline]
+fn unix_time(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -1529,7 +1536,9 @@ mod tests {
         }
     }
 
-    /// The first, byte-by-byte version of [`rfc3339_utc`], kept as its oracle.
+    /// The first, byte-by-byte version of [`rfc3339_utc`], kept as the oracle of how it reads
+    /// the digits (the calendar arithmetic after that is shared; `dates_match_the_time_crate`
+    /// holds it to the general date reader).
     fn rfc3339_utc_byte_by_byte(text: &str) -> Option<i64> {
         let b = text.as_bytes();
         if b.len() != 20
@@ -1549,17 +1558,7 @@ mod tests {
         };
         let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
         let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-        if !(1..=12).contains(&month)
-            || day < 1
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
-            return None;
-        }
-        let unix = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
-        (0..=MAX_UNIX).contains(&unix).then_some(unix)
+        unix_time(year, month, day, hour, minute, second)
     }
 
     /// [`rfc3339_utc`] agrees with its byte-by-byte oracle on 300,000 generated near-dates.
