@@ -19,10 +19,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::datetime::MAX_UNIX;
 use crate::model::{DateRange, FailureDetail, Policy, PolicyResult, PolicyType, Report, ResultType, Summary};
 use crate::parse::{
-    ADDITIONAL_INFORMATION, CONTACT_INFO, Ctx, DATE_RANGE, Decimal, END_DATETIME, FAILED_SESSION_COUNT,
-    FAILURE_COUNT, FAILURE_DETAILS, FAILURE_REASON_CODE, Field, MX_HOST, ORGANIZATION_NAME, POLICIES, POLICY,
-    POLICY_DOMAIN, POLICY_STRING, POLICY_TYPE, RECEIVING_IP, RECEIVING_MX_HELO, RECEIVING_MX_HOSTNAME,
-    REPORT_ID, RESULT_TYPE, SENDING_MTA_IP, START_DATETIME, SUCCESS_COUNT, SUMMARY, check_range, parse_ip,
+    ADDITIONAL_INFORMATION, CONTACT_INFO, Ctx, DATE_RANGE, END_DATETIME, FAILED_SESSION_COUNT, FAILURE_COUNT,
+    FAILURE_DETAILS, FAILURE_REASON_CODE, Field, MX_HOST, ORGANIZATION_NAME, POLICIES, POLICY, POLICY_DOMAIN,
+    POLICY_STRING, POLICY_TYPE, RECEIVING_IP, RECEIVING_MX_HELO, RECEIVING_MX_HOSTNAME, REPORT_ID,
+    RESULT_TYPE, SENDING_MTA_IP, START_DATETIME, SUCCESS_COUNT, SUMMARY, check_range, parse_ip,
     unwrap_json_encoded, warn_count_mismatch, warn_missing_contact, warn_non_standard_key,
     warn_string_instead_of_array,
 };
@@ -306,8 +306,8 @@ impl PolicyNotes {
     /// TLSA list as it does.
     #[cold]
     fn warn(&self, i: usize, result: &mut PolicyResult<'_>, ctx: &mut Ctx) {
-        let i = Decimal::new(i as u64);
-        let i = i.as_str();
+        let mut index = itoa::Buffer::new();
+        let i = index.format(i);
         let policy = ["policies[", i, "].policy"];
         self.policy_keys.warn(&POLICY_FIELDS, 0, &policy, ctx);
         self.policy_keys.warn(&POLICY_FIELDS, 1, &policy, ctx);
@@ -324,10 +324,15 @@ impl PolicyNotes {
         self.policy_keys.warn(&POLICY_FIELDS, 3, &policy, ctx);
         self.entry_keys.warn(&ENTRY, 1, &["policies[", i, "]"], ctx);
         for (j, keys) in &self.detail_keys {
-            let j = Decimal::new(*j as u64);
             keys.warn_all(
                 &DETAIL,
-                &["policies[", i, "].failure-details[", j.as_str(), "]"],
+                &[
+                    "policies[",
+                    i,
+                    "].failure-details[",
+                    itoa::Buffer::new().format(*j),
+                    "]",
+                ],
                 ctx,
             );
         }
@@ -355,8 +360,12 @@ fn check_counts(i: usize, result: &PolicyResult<'_>, ctx: &mut Ctx) -> Option<()
         .try_fold(0u64, |acc, d| acc.checked_add(d.failed_session_count))?;
     let total = result.summary.total_failure_session_count;
     if !result.failure_details.is_empty() && total != details_sum {
-        let i = Decimal::new(i as u64);
-        warn_count_mismatch(ctx, &["policies[", i.as_str(), "].summary"], total, details_sum);
+        warn_count_mismatch(
+            ctx,
+            &["policies[", itoa::Buffer::new().format(i), "].summary"],
+            total,
+            details_sum,
+        );
     }
     Some(())
 }

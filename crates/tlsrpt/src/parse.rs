@@ -319,31 +319,6 @@ pub(crate) fn message(path: &[&str], rest: &[&str]) -> String {
     out
 }
 
-/// A number's decimal digits, for [`message`].
-pub(crate) struct Decimal {
-    digits: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    pub(crate) fn new(mut n: u64) -> Self {
-        let mut digits = [b'0'; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return Self { digits, start };
-            }
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).unwrap_or("0")
-    }
-}
-
 pub(crate) fn warn_missing_contact(ctx: &mut Ctx) {
     ctx.warn(WarningCode::MissingContactInfo, "contact-info is missing or null");
 }
@@ -355,9 +330,9 @@ pub(crate) fn warn_count_mismatch(ctx: &mut Ctx, summary_path: &[&str], total: u
             summary_path,
             &[
                 ".total-failure-session-count is ",
-                Decimal::new(total).as_str(),
+                itoa::Buffer::new().format(total),
                 " but the failure-details add up to ",
-                Decimal::new(details_sum).as_str(),
+                itoa::Buffer::new().format(details_sum),
                 "; both kept",
             ],
         ),
@@ -625,7 +600,7 @@ pub(crate) fn unwrap_json_encoded(list: &mut Vec<Cow<'_, str>>, path: &[&str], c
                 path,
                 &[
                     ".policy-string is one JSON-encoded array; split into ",
-                    Decimal::new(inner.len() as u64).as_str(),
+                    itoa::Buffer::new().format(inner.len()),
                     " entries",
                 ],
             ),
@@ -1066,24 +1041,6 @@ fn snippet(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_writes_what_to_string_writes() {
-        for n in [
-            0,
-            7,
-            9,
-            10,
-            303,
-            5326,
-            1_000_000,
-            u64::from(u32::MAX),
-            u64::MAX - 1,
-            u64::MAX,
-        ] {
-            assert_eq!(Decimal::new(n).as_str(), n.to_string());
-        }
-    }
 
     #[test]
     fn compares_keys_loosely() {

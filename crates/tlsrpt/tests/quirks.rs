@@ -108,6 +108,10 @@ fn r_microsoft_tlsa_policy_string_is_one_json_array() {
     assert!(policy.policy_string[1].starts_with("3 1 1 837C773D"));
     assert!(policy.mx_host.is_empty());
     assert_eq!(codes(&r), [WarningCode::PolicyStringJsonEncoded]);
+    assert_eq!(
+        r.warnings[0].message,
+        "policies[0].policy.policy-string is one JSON-encoded array; split into 2 entries"
+    );
 }
 
 #[test]
@@ -140,6 +144,10 @@ fn r_totals_that_do_not_add_up_are_kept() {
     assert_eq!(r.policies[0].summary.total_failure_session_count, 7);
     assert_eq!(r.policies[0].failure_details_sum(), 5);
     assert_eq!(codes(&r), [WarningCode::CountMismatch]);
+    assert_eq!(
+        r.warnings[0].message,
+        "policies[0].summary.total-failure-session-count is 7 but the failure-details add up to 5; both kept"
+    );
 }
 
 #[test]
