@@ -225,7 +225,6 @@ stop_pid() {
 
 NSD_PORT=$(free_port)
 DNS_PORT=$(free_port)                 # Moat's DNS in unbound's path (phase 1, then instance A)
-DNS_PORT_B=$(free_port)               # instance B's DNS (not in the path)
 PEBBLE_PORT=$(free_port)
 PEBBLE_MGMT=$(free_port)
 HTTP01_PORT=$(free_port $IP_A $IP_B) # Pebble's httpPort = MOAT_ACME_HTTP_ADDR's port
@@ -654,6 +653,10 @@ start_pebble 2 157766400
 # Both start before the domain exists; only A's addresses are in DNS (Pebble reaches A).
 start_moat moat2a $IP_A "$DNS_PORT"
 MOAT_A=$MOAT_PID
+# Instance B's DNS port (not in unbound's path) is picked only now: a port picked at the start
+# can be taken in the meantime by one of the many outgoing sockets of phase 1 (they come from the
+# same ephemeral range), and moat2b then fails to bind it.
+DNS_PORT_B=$(free_port)
 start_moat moat2b $IP_B "$DNS_PORT_B"
 MOAT_B=$MOAT_PID
 export MOAT_DATA_DIR=$DIR/data-moat2a
